@@ -1,0 +1,71 @@
+"""okc-recon: reconcile OK Capsule fulfillments against carrier invoices.
+
+The public names below are imported on first use, so ``import okc_recon`` stays fast and
+Great Expectations, openpyxl and DuckDB load only when a check, workbook or cache needs them.
+
+    >>> from okc_recon import Settings, pull_fulfillments, read_invoices, reconcile
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from okc_recon._version import __version__
+from okc_recon.errors import (
+    ApiConnectionError,
+    ApiError,
+    AuthenticationError,
+    ConfigError,
+    ExportError,
+    InvoiceFormatError,
+    NotFoundError,
+    OkcReconError,
+    PullError,
+    RateLimitError,
+    ResponseShapeError,
+    ServerError,
+    StoreError,
+)
+
+if TYPE_CHECKING:
+    from okc_recon.config import Secret, Settings
+
+# public name -> module that defines it (imported lazily by __getattr__)
+_LAZY: dict[str, str] = {
+    "Secret": "okc_recon.config",
+    "Settings": "okc_recon.config",
+}
+
+# sorted; tests check it is, and that every lazy name is listed
+__all__ = [
+    "ApiConnectionError",
+    "ApiError",
+    "AuthenticationError",
+    "ConfigError",
+    "ExportError",
+    "InvoiceFormatError",
+    "NotFoundError",
+    "OkcReconError",
+    "PullError",
+    "RateLimitError",
+    "ResponseShapeError",
+    "Secret",
+    "ServerError",
+    "Settings",
+    "StoreError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'okc_recon' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

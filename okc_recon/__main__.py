@@ -1,0 +1,3 @@
+from okc_recon.cli import main
+
+main()
