@@ -145,7 +145,8 @@ INVOICE_FILE_SCHEMA: Mapping[str, pl.DataType] = {
     "lines_parsed": pl.Int64(),  # lines that produced charge lines
     "lines_rejected": pl.Int64(),
     "charge_lines": pl.Int64(),  # rows in .lines (a FedEx line yields several)
-    "duplicate_of": pl.Utf8(),  # set when the same content was already read
+    "resent_lines": pl.Int64(),  # lines of invoices already read from another file, left out
+    "duplicate_of": pl.Utf8(),  # the file this one (or its invoices) repeats
 }
 
 
