@@ -1,0 +1,232 @@
+"""The OKC access token: a static one, or one exchanged for a username and password.
+
+OKC's v2 auth (okc-api.md §1) is a Cognito-style JWT exchange:
+``POST /v2/authentication/token`` with ``{username, password}`` (the published spec; the
+current docs send ``email`` instead, so on a 422 we try once more with ``email`` and remember
+which key worked), then ``POST /v2/authentication/refresh-token`` with ``{refresh_token}``.
+
+:class:`TokenManager` keeps one token for every concurrent request:
+
+- it refreshes *before* expiry: when less than ``min(5 min, 20 % of expires_in)`` is left;
+- on a 401, each request reports the token it used; under a lock, only the first report
+  for a given token refreshes, the other in-flight requests just pick up the new one — so
+  sixteen simultaneous 401s cost one refresh, not sixteen;
+- a refresh that is refused falls back to a fresh login with the password;
+- the refresh token is kept unless the server returns a new one (OKC's spec does not say
+  whether it rotates);
+- refused credentials raise :class:`AuthenticationError` at once: no retry storm.
+
+The manager never logs or formats a token, password or refresh token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from okc_recon.config import Secret, Settings
+from okc_recon.errors import ApiError, AuthenticationError, ConfigError, ResponseShapeError
+
+__all__ = ["REFRESH_PATH", "TOKEN_PATH", "TokenManager", "parse_expires_in"]
+
+log = logging.getLogger("okc_recon")
+
+TOKEN_PATH = "/v2/authentication/token"
+REFRESH_PATH = "/v2/authentication/refresh-token"
+
+# (path, json body) -> parsed JSON object; raises ApiError subclasses (retries done inside)
+PostJson = Callable[[str, dict[str, Any]], Awaitable[Mapping[str, Any]]]
+
+
+def parse_expires_in(value: Any) -> float | None:
+    """Seconds from an ``expires_in`` given as a number or a string (``86400``, ``"86400"``)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        return None
+    return seconds if seconds > 0 and seconds == seconds else None
+
+
+class TokenManager:
+    """Hands out a valid bearer token; logs in, refreshes and re-logs in as needed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        post_json: PostJson,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not settings.has_credentials:
+            raise ConfigError(
+                "no OKC credentials: set OKC_ACCESS_TOKEN, or OKC_USERNAME and OKC_PASSWORD "
+                "(in the environment or a .env file); `okc-recon sandbox` serves a local "
+                "fake API to try things with"
+            )
+        self._static = settings.access_token if settings.access_token else None
+        self._username = settings.username
+        self._password = settings.password
+        self._post_json = post_json
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._token: Secret | None = self._static
+        self._refresh_token: Secret | None = None
+        self._expires_at: float | None = None
+        self._refresh_margin = 0.0
+        self._login_key = "username"
+        #: how many times each call was made (for tests and the benchmark)
+        self.logins = 0
+        self.refreshes = 0
+
+    def __repr__(self) -> str:
+        state = "token" if self._token else "no token"
+        return f"<TokenManager {state}, {self.logins} logins, {self.refreshes} refreshes>"
+
+    @property
+    def can_renew(self) -> bool:
+        """Whether a refused token can be replaced (a password or refresh token is known)."""
+        return self._password is not None or self._refresh_token is not None
+
+    def _fresh(self) -> bool:
+        if self._token is None:
+            return False
+        if self._expires_at is None:
+            return True
+        return self._clock() < self._expires_at - self._refresh_margin
+
+    async def token(self) -> Secret:
+        """A token that is not known to be expired or about to expire."""
+        if self._fresh():
+            assert self._token is not None
+            return self._token
+        async with self._lock:
+            if not self._fresh():
+                await self._renew(proactive=self._token is not None)
+            assert self._token is not None
+            return self._token
+
+    async def unauthorized(self, used: Secret, *, method: str = "GET", path: str = "") -> None:
+        """Report that OKC answered 401 to ``method path`` sent with ``used``; renew it once.
+
+        Raises :class:`AuthenticationError` when the token cannot be renewed (a static token
+        with no username/password).
+        """
+        async with self._lock:
+            if self._token is not None and self._token != used:
+                return  # another request already renewed it
+            if self._static is not None and self._password is None:
+                raise AuthenticationError(
+                    f"{method} {path} → 401: OKC refused the access token; set a fresh "
+                    "OKC_ACCESS_TOKEN, or OKC_USERNAME/OKC_PASSWORD so it can be renewed",
+                    method=method,
+                    path=path,
+                    status=401,
+                )
+            log.info("OKC answered 401; renewing the access token")
+            await self._renew(proactive=False)
+
+    async def _renew(self, *, proactive: bool) -> None:
+        if self._refresh_token is not None:
+            try:
+                await self._refresh()
+                return
+            except AuthenticationError:
+                log.info("OKC refused the refresh token; logging in again")
+        if self._password is None:
+            # a static token past its (unknown) expiry cannot be renewed: keep using it
+            # until OKC says 401; unauthorized() then raises.
+            if self._token is None:
+                raise ConfigError("no OKC credentials to log in with")
+            self._expires_at = None
+            return
+        await self._login()
+        if proactive:
+            log.debug("renewed the OKC access token before it expired")
+
+    async def _login(self) -> None:
+        assert self._username is not None
+        assert self._password is not None
+        keys = [self._login_key] + [k for k in ("username", "email") if k != self._login_key]
+        last: ApiError | None = None
+        for key in keys:
+            body = {key: self._username, "password": self._password.reveal()}
+            try:
+                data = await self._post_json(TOKEN_PATH, body)
+            except ApiError as exc:
+                if exc.status == 422:
+                    last = exc  # this OKC build wants the other key (username vs email)
+                    continue
+                if exc.status in (400, 401, 403):
+                    raise AuthenticationError(
+                        f"OKC refused the username/password ({exc.status}: "
+                        f"{exc.api_message or 'no message'}): check OKC_USERNAME and "
+                        "OKC_PASSWORD, and that they belong to OKC_BASE_URL's environment "
+                        "(stage and production credentials differ)",
+                        method="POST",
+                        path=TOKEN_PATH,
+                        status=exc.status,
+                        error_code=exc.error_code,
+                        api_message=exc.api_message,
+                        attempts=exc.attempts,
+                    ) from exc
+                raise
+            self._login_key = key
+            self.logins += 1
+            self._store(data, from_login=True)
+            return
+        assert last is not None
+        raise AuthenticationError(
+            f"OKC rejected the login body with both 'username' and 'email' (422: "
+            f"{last.api_message or 'validation error'})",
+            method="POST",
+            path=TOKEN_PATH,
+            status=422,
+            error_code=last.error_code,
+            api_message=last.api_message,
+            details=last.details,
+        ) from last
+
+    async def _refresh(self) -> None:
+        assert self._refresh_token is not None
+        try:
+            data = await self._post_json(
+                REFRESH_PATH, {"refresh_token": self._refresh_token.reveal()}
+            )
+        except ApiError as exc:
+            if exc.status is not None and 400 <= exc.status < 500:
+                self._refresh_token = None
+                raise AuthenticationError(
+                    f"OKC refused the refresh token ({exc.status})",
+                    method="POST",
+                    path=REFRESH_PATH,
+                    status=exc.status,
+                ) from exc
+            raise
+        self.refreshes += 1
+        self._store(data, from_login=False)
+
+    def _store(self, data: Mapping[str, Any], *, from_login: bool) -> None:
+        path = TOKEN_PATH if from_login else REFRESH_PATH
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ResponseShapeError(
+                f"POST {path} answered without an access_token (keys: {sorted(data)})",
+                method="POST",
+                path=path,
+                status=200,
+            )
+        self._token = Secret(access)
+        refresh = data.get("refresh_token")
+        if isinstance(refresh, str) and refresh:
+            self._refresh_token = Secret(refresh)  # rotated (or first): keep the new one
+        ttl = parse_expires_in(data.get("expires_in"))
+        if ttl is None:
+            self._expires_at = None  # unknown lifetime: renew on the first 401
+        else:
+            self._expires_at = self._clock() + ttl
+            self._refresh_margin = min(300.0, 0.2 * ttl)
