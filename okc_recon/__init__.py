@@ -29,10 +29,17 @@ from okc_recon.errors import (
 )
 
 if TYPE_CHECKING:
+    from okc_recon.api import OKCClient, PullResult, pull_fulfillments
     from okc_recon.config import Secret, Settings
+    from okc_recon.fulfillments import read_fulfillments, write_fulfillments
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY: dict[str, str] = {
+    "OKCClient": "okc_recon.api",
+    "PullResult": "okc_recon.api",
+    "pull_fulfillments": "okc_recon.api",
+    "read_fulfillments": "okc_recon.fulfillments",
+    "write_fulfillments": "okc_recon.fulfillments",
     "Secret": "okc_recon.config",
     "Settings": "okc_recon.config",
 }
@@ -46,8 +53,10 @@ __all__ = [
     "ExportError",
     "InvoiceFormatError",
     "NotFoundError",
+    "OKCClient",
     "OkcReconError",
     "PullError",
+    "PullResult",
     "RateLimitError",
     "ResponseShapeError",
     "Secret",
@@ -55,6 +64,9 @@ __all__ = [
     "Settings",
     "StoreError",
     "__version__",
+    "pull_fulfillments",
+    "read_fulfillments",
+    "write_fulfillments",
 ]
 
 
