@@ -72,3 +72,97 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo(f"error: unexpected {type(exc).__name__}: {exc}{hint}", err=True)
         status = EXIT_USAGE
     sys.exit(status if isinstance(status, int) else EXIT_OK)
+
+
+def _read_order_ids(path: str) -> list[str]:
+    """Order ids from a text file (one per line, ``#`` comments) or a CSV with ``order_id``."""
+    import csv
+    from pathlib import Path
+
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from exc
+    rows = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if rows and "order_id" in [c.strip().lower() for c in rows[0].split(",")]:
+        return [
+            (row.get("order_id") or "").strip()
+            for row in csv.DictReader(rows, skipinitialspace=True)
+            if (row.get("order_id") or "").strip()
+        ]
+    return [row.strip() for row in rows]
+
+
+@cli.command()
+@click.option(
+    "--order-id", "order_ids", multiple=True, metavar="ID", help="An order to pull (repeatable)."
+)
+@click.option(
+    "--orders-file",
+    type=click.Path(dir_okay=False),
+    help="Order ids, one per line (or a CSV with an order_id column).",
+)
+@click.option("--all", "pull_all", is_flag=True, help="Walk the whole fulfillment list instead.")
+@click.option("--query", metavar="Q", help='With --all: OKC query filter, e.g. "status_id:3".')
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write: .json (OKC API JSON), .parquet or .csv.",
+)
+@click.option("--concurrency", type=click.IntRange(1, 64), help="Orders in flight (default 16).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def pull(
+    ctx: click.Context,
+    order_ids: tuple[str, ...],
+    orders_file: str | None,
+    pull_all: bool,
+    query: str | None,
+    out: str,
+    concurrency: int | None,
+    no_progress: bool,
+) -> int:
+    """Pull fulfillments from the OKC API (OKC_* settings) and write them to --out.
+
+    Exit 0 when every order (or page) came back, 1 when some failed (they are listed),
+    2 on usage, configuration or authentication errors.
+    """
+    from pathlib import Path
+
+    from okc_recon.api import pull_fulfillments
+    from okc_recon.config import Settings
+
+    target = Path(out)
+    if target.suffix.lower() not in (".json", ".parquet", ".csv"):
+        raise click.BadParameter("use a .json, .parquet or .csv file", param_hint="--out")
+    ids = list(order_ids) + (_read_order_ids(orders_file) if orders_file else [])
+    if pull_all and ids:
+        raise click.UsageError("give order ids or --all, not both")
+    if not pull_all and not ids:
+        raise click.UsageError("nothing to pull: give --order-id, --orders-file or --all")
+    if query and not pull_all:
+        raise click.UsageError("--query filters the list walk: use it with --all")
+    settings = Settings.from_env()
+    result = pull_fulfillments(
+        None if pull_all else ids,
+        settings=settings,
+        all=pull_all,
+        q=query,
+        concurrency=concurrency,
+        progress=not (no_progress or ctx.obj.get("quiet")),
+    )
+    written = result.write(target)
+    line = f"{result.summary()} → {written}"
+    if result.rejected.height:
+        rejected_path = written.with_name(f"{written.stem}.rejected.csv")
+        result.rejected.write_csv(rejected_path)
+        line += f" (rejected records: {rejected_path})"
+    click.echo(line)
+    if result.ok:
+        return EXIT_OK
+    for failure in result.failures:
+        click.echo(f"failed: {failure}", err=True)
+    if result.count_check is not None and result.count_check.missing:
+        click.echo(f"incomplete: {result.count_check}", err=True)
+    return EXIT_FINDINGS
