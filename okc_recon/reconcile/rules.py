@@ -344,7 +344,7 @@ def _severities(value: Mapping[str, str]) -> Mapping[str, str]:
 
 def equivalent_pairs(rules: Rules) -> Sequence[str]:
     """``"a|b"`` for every ordered pair of equivalent services (for a vectorised ``is_in``)."""
-    out = []
+    out: list[str] = []
     for group in rules.service_equivalents:
         members = sorted(group)
         out.extend(f"{a}|{b}" for a in members for b in members if a != b)

@@ -1,0 +1,488 @@
+"""Matching (rule book, "Matching" and "Shipment totals").
+
+Which fulfillments are shipments of the run and which cannot be reconciled; which invoice line
+bills which shipment and why the others match nothing; the per-line flags the issues build on
+(duplicate copies, which issue claims a line's money); and the per-shipment aggregates.
+
+Money is handled as whole cents (``Int64``) inside the engine, so sums and comparisons are
+exact and fast, and turned back into :data:`okc_recon.money.MONEY` at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import polars as pl
+
+from okc_recon.carriers.services import normalize_service
+from okc_recon.reconcile.rules import Rules
+from okc_recon.schema import CHARGE_TYPES
+from okc_recon.weights import to_pounds
+
+__all__ = [
+    "CURRENT",
+    "NEXT",
+    "PRIOR",
+    "Window",
+    "aggregate_shipments",
+    "cents",
+    "classify_fulfillments",
+    "div_half_up",
+    "match_lines",
+]
+
+CURRENT, PRIOR, NEXT = "current", "prior", "next"
+_AFTER = "after"  # a fulfillment picked up after the period: not a shipment of this run
+
+# What claims a line's money (the order is the precedence: a line is claimed once).
+CLAIM_DUPLICATE = "DUPLICATE_BILLING"
+CLAIM_ADDRESS = "ADDRESS_CORRECTION"
+CLAIM_ADJUSTMENT = "ADJUSTMENT"
+CLAIM_RETURN = "RETURN"  # a return label: not OKC's outbound charge, and no issue
+CLAIM_SURCHARGE = "SURCHARGE"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The run's period: first and last day, and the first day of the month before.
+
+    All ``None`` when no period was given: then every fulfillment is a current shipment.
+    """
+
+    label: str | None = None
+    start: date | None = None
+    end: date | None = None
+    prev_start: date | None = None
+
+
+def cents(money: pl.Expr) -> pl.Expr:
+    """A MONEY expression as whole cents (exact)."""
+    return (money * 100).cast(pl.Int64)
+
+
+def div_half_up(value: pl.Expr, numerator: int, denominator: int) -> pl.Expr:
+    """``value × numerator / denominator`` on integers, rounded half away from zero."""
+    magnitude = (value.abs() * (2 * numerator) + denominator) // (2 * denominator)
+    return pl.when(value < 0).then(-magnitude).otherwise(magnitude)
+
+
+def markup_ratio(markup: Decimal) -> tuple[int, int]:
+    """``1 / (1 + markup)`` as a fraction ``(numerator, denominator)`` of small integers."""
+    exact = markup.quantize(Decimal("0.000001"))
+    scaled = int(exact * 1_000_000)
+    return 1_000_000, 1_000_000 + scaled
+
+
+def _date_of(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.date()
+
+
+def classify_fulfillments(fulfillments: pl.LazyFrame, rules: Rules, window: Window) -> pl.LazyFrame:
+    """Every fulfillment with ``_reason`` (null for a shipment of the run) and helper columns.
+
+    Adds ``_f_row`` (input order), ``_period`` (current, prior or after), ``_pickup`` and
+    ``_okc_delivery`` (dates, UTC), ``_canceled``, ``_service`` (with the rules' service map).
+    """
+    from okc_recon.carriers import tracking
+
+    pickup = _date_of(pl.col("pickup_date"))
+    ref = pl.coalesce(pickup, _date_of(pl.col("created_at")))
+    if window.start is None or window.end is None:
+        period: pl.Expr = pl.lit(CURRENT)
+    else:
+        period = (
+            pl.when(ref < window.start)
+            .then(pl.lit(PRIOR))
+            .when(ref > window.end)
+            .then(pl.lit(_AFTER))
+            .otherwise(pl.lit(CURRENT))
+        )
+    status = pl.col("status")
+    raw = pl.col("tracking_number").str.strip_chars()
+    has_raw = raw.is_not_null() & (raw != "")
+    service = pl.col("service")
+    if rules.service_map is not None:
+        service = pl.coalesce(
+            normalize_service(pl.col("carrier"), pl.col("shipping_method"), rules.service_map),
+            service,
+        )
+    frame = fulfillments.with_row_index("_f_row").with_columns(
+        _pickup=pickup,
+        _okc_delivery=_date_of(pl.col("delivery_date")),
+        _period=period,
+        _canceled=status.str.contains(rules.canceled_statuses).fill_null(False),
+        _pre_shipment=status.str.contains(rules.pre_shipment_statuses).fill_null(False),
+        _has_raw=has_raw,
+        _artifact=tracking.is_float_artifact(raw).fill_null(False),
+        _service=service,
+    )
+    # Rule 2: among the fulfillments of the run sharing a tracking key, the earliest created
+    # is the shipment's; the order is total (created_at, then id, then input row).
+    group = pl.when(pl.col("tracking_key").is_not_null() & (pl.col("_period") != _AFTER)).then(
+        pl.col("tracking_key")
+    )
+    order = [pl.col("created_at"), pl.col("fulfillment_id"), pl.col("_f_row")]
+    frame = frame.with_columns(_group=group).with_columns(
+        _primary_row=pl.col("_f_row").sort_by(order, nulls_last=True).first().over("_group"),
+        _primary_id=pl.col("fulfillment_id").sort_by(order, nulls_last=True).first().over("_group"),
+    )
+    no_key = pl.col("tracking_key").is_null()
+    reason = (
+        pl.when(no_key & pl.col("_has_raw") & pl.col("_artifact"))
+        .then(pl.lit("tracking number corrupted"))
+        .when(no_key & pl.col("_has_raw"))
+        .then(pl.lit("tracking number unusable"))
+        .when(no_key & pl.col("_canceled"))
+        .then(pl.lit("canceled before shipping"))
+        .when(no_key & pl.col("_pre_shipment"))
+        .then(pl.lit("not shipped yet"))
+        .when(no_key)
+        .then(pl.lit("no tracking number"))
+        .when((pl.col("_period") == _AFTER) & pl.col("_pickup").is_not_null())
+        .then(pl.lit("picked up after the period"))
+        .when(pl.col("_period") == _AFTER)
+        .then(pl.lit("created after the period"))
+        .when(pl.col("_f_row") != pl.col("_primary_row"))
+        .then(
+            pl.format(
+                "shares tracking number with fulfillment {}",
+                pl.col("_primary_id").fill_null("(no id)"),
+            )
+        )
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+    )
+    return frame.with_columns(_reason=reason).drop("_group", "_primary_row", "_primary_id")
+
+
+def _invoice_id() -> pl.Expr:
+    # Postage-tool exports have no invoice number: their file stands for the invoice.
+    return pl.concat_str(
+        [
+            pl.col("carrier").fill_null(""),
+            pl.lit("|"),
+            pl.coalesce(
+                pl.col("invoice_number"),
+                pl.lit("file:") + pl.col("source_file").fill_null(""),
+            ),
+        ]
+    )
+
+
+def invoices_table(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per invoice (``_inv_id``) with ``_inv_rank``: 0 for the earliest invoice."""
+    return (
+        lines.group_by("_inv_id")
+        .agg(
+            pl.col("invoice_number").first(),
+            pl.col("invoice_date").min(),
+            pl.col("account_number").drop_nulls().first(),
+            pl.col("carrier").first().alias("_inv_carrier"),
+        )
+        .sort(["invoice_date", "_inv_id"], nulls_last=True)
+        .with_row_index("_inv_rank")
+        .with_columns(pl.col("_inv_rank").cast(pl.Int64))
+    )
+
+
+def match_lines(
+    lines: pl.LazyFrame,
+    shipments: pl.LazyFrame,
+    after_keys: pl.LazyFrame,
+    invoices: pl.LazyFrame,
+    rules: Rules,
+    window: Window,
+) -> pl.LazyFrame:
+    """Every invoice line with its shipment (or why it has none) and the flags issues use.
+
+    ``lines`` must carry ``_line`` (input order) and ``_inv_id``. Adds ``shipment_key``,
+    ``match_via``, ``_reason`` (null when assigned), ``period``, ``duplicate``, ``_claim``,
+    ``_cents``, ``_inv_rank``, ``_pkg`` and weights in pounds.
+    """
+    keys = shipments.select("tracking_key", "_period")
+    frame = (
+        lines.join(invoices.select("_inv_id", "_inv_rank"), on="_inv_id", how="left")
+        .join(keys.rename({"_period": "_p1"}), on="tracking_key", how="left")
+        .join(
+            keys.rename({"tracking_key": "alt_tracking_key", "_period": "_p2"}),
+            on="alt_tracking_key",
+            how="left",
+        )
+        .join(
+            after_keys.select("tracking_key", _after=pl.lit(True)),
+            on="tracking_key",
+            how="left",
+        )
+    )
+    hit1 = pl.col("_p1").is_not_null()
+    hit2 = pl.col("_p2").is_not_null()
+    shipment_key = (
+        pl.when(hit1)
+        .then(pl.col("tracking_key"))
+        .when(hit2)
+        .then(pl.col("alt_tracking_key"))
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+    )
+    match_via = (
+        pl.when(hit1)
+        .then(pl.lit("tracking_key"))
+        .when(hit2)
+        .then(pl.lit("alt_tracking_key"))
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+    )
+    ship_date = pl.col("ship_date")
+    no_key = pl.col("tracking_key").is_null()
+    after = pl.col("_after").fill_null(False)
+    before = pl.lit(False)
+    if window.end is not None:
+        after = after | (ship_date > window.end).fill_null(False)
+    if window.prev_start is not None:
+        before = (ship_date < window.prev_start).fill_null(False)
+    reason = (
+        pl.when(hit1 | hit2)
+        .then(pl.lit(None, dtype=pl.Utf8))
+        .when(no_key & (pl.col("charge_category") == "invoice"))
+        .then(pl.lit("invoice-level charge"))
+        .when(pl.col("tracking_corrupted").fill_null(False))
+        .then(pl.lit("tracking number corrupted"))
+        .when(no_key)
+        .then(pl.lit("no tracking number"))
+        .when(after)
+        .then(pl.lit("shipped after the period"))
+        .when(before)
+        .then(pl.lit("shipped before the months pulled"))
+        .when(pl.col("charge_category") == "return")
+        .then(pl.lit("return not in OKC"))
+        .otherwise(pl.lit("not in OKC"))
+    )
+    if window.start is None or window.end is None:
+        line_period: pl.Expr = pl.lit(CURRENT)
+    else:
+        line_period = (
+            pl.when(ship_date < window.start)
+            .then(pl.lit(PRIOR))
+            .when(ship_date > window.end)
+            .then(pl.lit(NEXT))
+            .otherwise(pl.lit(CURRENT))
+        )
+    frame = frame.with_columns(
+        shipment_key=shipment_key,
+        match_via=match_via,
+        _reason=reason,
+        period=pl.coalesce(pl.col("_p1"), pl.col("_p2"), line_period),
+        _cents=cents(pl.col("amount")),
+        _ship=(pl.col("charge_category") == "shipment").fill_null(False),
+        _billed_lb=to_pounds(pl.col("billed_weight"), pl.col("weight_unit")),
+        _entered_lb=to_pounds(pl.col("entered_weight"), pl.col("weight_unit")),
+        _dim=pl.col("rated_on_dim").fill_null(False),
+    ).with_columns(_pkg=pl.coalesce(pl.col("tracking_key"), pl.col("shipment_key")))
+
+    # Duplicate billing. (a) a package's shipment-category charges on more than one invoice:
+    # every invoice after its earliest is a copy. (b) one invoice (one file of it) billing the
+    # same transportation line twice: every copy after the first.
+    pkg_ship = pl.when(pl.col("_ship") & pl.col("_pkg").is_not_null()).then(pl.col("_pkg"))
+    frame = frame.with_columns(_pkg_ship=pkg_ship)
+    first_invoice = pl.col("_inv_rank").min().over("_pkg_ship")
+    same_line = [
+        "_pkg_ship",
+        "_inv_rank",
+        "source_file",
+        "charge_description",
+        "_cents",
+    ]
+    transport = pl.col("_pkg_ship").is_not_null() & (pl.col("charge_type") == "transportation")
+    copy_on_invoice = transport & (
+        pl.col("_line")
+        .rank("ordinal")
+        .over([pl.when(transport).then(pl.col(c)) for c in same_line])
+        > 1
+    )
+    duplicate = pl.col("_pkg_ship").is_not_null() & (
+        (pl.col("_inv_rank") != first_invoice) | copy_on_invoice
+    )
+    frame = frame.with_columns(duplicate=duplicate.fill_null(False)).drop("_pkg_ship")
+    charge_type = pl.col("charge_type")
+    category = pl.col("charge_category")
+    claim = (
+        pl.when(pl.col("duplicate"))
+        .then(pl.lit(CLAIM_DUPLICATE))
+        .when(charge_type == "address_correction")
+        .then(pl.lit(CLAIM_ADDRESS))
+        .when(category == "adjustment")
+        .then(pl.lit(CLAIM_ADJUSTMENT))
+        .when(category == "return")
+        .then(pl.lit(CLAIM_RETURN))
+        .when(charge_type.is_in(sorted(rules.surcharge_types)))
+        .then(pl.lit(CLAIM_SURCHARGE))
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+    )
+    return frame.with_columns(_claim=claim)
+
+
+def _first_rank(condition: pl.Expr) -> pl.Expr:
+    return pl.col("_inv_rank").filter(condition).min()
+
+
+def _sum_cents(condition: pl.Expr) -> pl.Expr:
+    return pl.col("_cents").filter(condition).sum()
+
+
+def aggregate_shipments(assigned: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
+    """Per ``shipment_key``: totals by charge type, claimed money, references and weights."""
+    claim = pl.col("_claim")
+    charge_type = pl.col("charge_type")
+    ship = pl.col("_ship")
+    transportation = charge_type == "transportation"
+    surcharges = sorted(rules.surcharge_types)
+    latest_pod = pl.col("delivery_date") == pl.col("delivery_date").max()
+    totals = assigned.group_by("shipment_key").agg(
+        carrier_total=pl.col("_cents").sum(),
+        **{f"charge_{t}": _sum_cents(charge_type == t) for t in CHARGE_TYPES},
+        _base=_sum_cents(claim.is_null()),
+        _dup=_sum_cents(claim == CLAIM_DUPLICATE),
+        _dup_n=(claim == CLAIM_DUPLICATE).sum(),
+        _dup_rank=_first_rank(claim == CLAIM_DUPLICATE),
+        _addr=_sum_cents(claim == CLAIM_ADDRESS),
+        _addr_rank=_first_rank(claim == CLAIM_ADDRESS),
+        _adj=_sum_cents(claim == CLAIM_ADJUSTMENT),
+        _adj_n=(claim == CLAIM_ADJUSTMENT).sum(),
+        _adj_rank=_first_rank(claim == CLAIM_ADJUSTMENT),
+        **{
+            f"_sur_{t}": _sum_cents((claim == CLAIM_SURCHARGE) & (charge_type == t))
+            for t in surcharges
+        },
+        **{
+            f"_sur_rank_{t}": _first_rank((claim == CLAIM_SURCHARGE) & (charge_type == t))
+            for t in surcharges
+        },
+        _has_ship=ship.any(),
+        line_count=pl.len().cast(pl.Int64),
+        _first_rank=pl.col("_inv_rank").min(),
+        carrier_billed=pl.coalesce(
+            pl.col("carrier").filter(ship).drop_nulls().first(),
+            pl.col("carrier").drop_nulls().first(),
+        ),
+        service_billed=pl.coalesce(
+            pl.col("service").filter(ship & transportation).drop_nulls().first(),
+            pl.col("service").filter(ship).drop_nulls().first(),
+            pl.col("service").drop_nulls().first(),
+        ),
+        _ship_date_billed=pl.coalesce(
+            pl.col("ship_date").filter(ship).min(), pl.col("ship_date").min()
+        ),
+        _pod=pl.col("delivery_date").max(),
+        _pod_time=pl.col("delivery_time").filter(latest_pod).max(),
+        _refund=(charge_type == "refund").any(),
+        _transport=_sum_cents(ship & transportation & ~pl.col("duplicate")),
+        _dim_cents=_sum_cents((charge_type == "dimensional") & ~pl.col("duplicate")),
+        rated_on_dim=pl.col("_dim").any(),
+        _dim_over_entered=(pl.col("_dim") & (pl.col("_billed_lb") > pl.col("_entered_lb"))).any(),
+        _dim_billed_no_entered=pl.col("_billed_lb")
+        .filter(pl.col("_dim") & pl.col("_entered_lb").is_null())
+        .max(),
+        _via_key=(pl.col("match_via") == "tracking_key").any(),
+        _via_alt=(pl.col("match_via") == "alt_tracking_key").any(),
+    )
+    # Weights are per package (a multi-piece shipment's packages add up); returns are other
+    # parcels and do not count.
+    packages = (
+        assigned.filter(pl.col("charge_category").fill_null("") != "return")
+        .group_by("shipment_key", "_pkg")
+        .agg(
+            _e=pl.col("_entered_lb").max(),
+            _b=pl.col("_billed_lb").max(),
+            _ba=pl.col("_billed_lb").filter(~pl.col("_dim")).max(),
+        )
+        .group_by("shipment_key")
+        .agg(
+            entered_weight_lb=pl.when(pl.col("_e").count() > 0).then(pl.col("_e").sum()),
+            billed_weight_lb=pl.when(pl.col("_b").count() > 0).then(pl.col("_b").sum()),
+            _billed_actual_lb=pl.when(pl.col("_ba").count() > 0).then(pl.col("_ba").sum()),
+            _actual_packages=pl.col("_ba").count().cast(pl.Int64),
+        )
+    )
+    invoices = (
+        assigned.select("shipment_key", "_inv_rank", "invoice_number")
+        .unique(["shipment_key", "_inv_rank"])
+        .group_by("shipment_key")
+        .agg(
+            invoice_count=pl.len().cast(pl.Int64),
+            invoice_numbers=pl.col("invoice_number")
+            .sort_by("_inv_rank")
+            .drop_nulls()
+            .str.join(", "),
+        )
+    )
+    return totals.join(packages, on="shipment_key", how="left").join(
+        invoices, on="shipment_key", how="left"
+    )
+
+
+def _charge_model(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_lowercase().str.replace_all(r"[^a-z]+", "_").str.strip_chars("_")
+
+
+def assemble_shipments(
+    base: pl.LazyFrame, totals: pl.LazyFrame, rules: Rules, weight_unit: str | None
+) -> pl.LazyFrame:
+    """One row per shipment: the fulfillment, its billed totals, expected charge, variances.
+
+    Keeps the helper columns (``_…``) the issues need; money stays in cents here.
+    """
+    numerator, denominator = markup_ratio(rules.markup)
+    flat = (_charge_model(pl.col("shipping_charge_model")) == "flat_rate").fill_null(False)
+    okc_cents = cents(pl.col("shipping_net_charge"))
+    derive = okc_cents.is_not_null() & (~flat | pl.lit(rules.compare_flat_rate))
+    surcharge_columns = [f"_sur_{t}" for t in sorted(rules.surcharge_types)]
+    zero = [
+        "carrier_total",
+        *(f"charge_{t}" for t in CHARGE_TYPES),
+        "_base",
+        "_dup",
+        "_dup_n",
+        "_addr",
+        "_adj",
+        "_adj_n",
+        *surcharge_columns,
+        "line_count",
+        "invoice_count",
+        "_transport",
+        "_dim_cents",
+    ]
+    false = ["_has_ship", "rated_on_dim", "_refund", "_dim_over_entered", "_via_key", "_via_alt"]
+    okc_weight: pl.Expr = pl.lit(None, dtype=pl.Float64)
+    if weight_unit is not None:
+        okc_weight = (
+            pl.when(pl.col("weight") > 0).then(to_pounds(pl.col("weight"), weight_unit)).round(6)
+        )
+    return (
+        base.join(totals, left_on="tracking_key", right_on="shipment_key", how="left")
+        .with_columns(
+            *(pl.col(c).fill_null(0) for c in zero),
+            *(pl.col(c).fill_null(False) for c in false),
+            _okc_cents=okc_cents,
+            _expected=pl.when(derive).then(div_half_up(okc_cents, numerator, denominator)),
+            _okc_carrier=pl.col("carrier"),
+        )
+        .with_columns(
+            _variance=pl.col("carrier_total") - pl.col("_expected"),
+            _unexplained=pl.col("_base") - pl.col("_expected"),
+            _billed_canceled=pl.col("_canceled")
+            & (pl.col("line_count") > 0)
+            & (pl.col("carrier_total") > 0),
+            carrier=pl.coalesce(pl.col("carrier"), pl.col("carrier_billed")),
+            service=pl.col("_service"),
+            period=pl.col("_period"),
+            ship_date=pl.coalesce(pl.col("_ship_date_billed"), pl.col("_pickup")),
+            delivery_date=pl.coalesce(pl.col("_pod"), pl.col("_okc_delivery")),
+            okc_weight_lb=okc_weight,
+            match_via=pl.when(pl.col("_via_key") & pl.col("_via_alt"))
+            .then(pl.lit("both"))
+            .when(pl.col("_via_key"))
+            .then(pl.lit("tracking_key"))
+            .when(pl.col("_via_alt"))
+            .then(pl.lit("alt_tracking_key"))
+            .otherwise(pl.lit(None, dtype=pl.Utf8)),
+        )
+    )
