@@ -88,7 +88,7 @@ _RECORD_DTYPE = pl.Struct(
 
 # -- JSON in and out ---------------------------------------------------------------------------
 
-_DECIMAL_MARK = "\u0000okc-decimal:"
+_DECIMAL_MARK = "\ufdd0okc-decimal:"
 _DECIMAL_RE = re.compile('"' + re.escape(_DECIMAL_MARK) + r'(-?[0-9.]+)"')
 
 
