@@ -1,0 +1,292 @@
+"""Frames made ready for a sheet: column kinds, safe text, tracking links, widths, row text.
+
+:func:`prepare` turns any frame into a :class:`TableData`: identifiers become text, list and
+struct columns become readable text, label URLs and tokens are removed from every text value,
+``label_url`` columns are dropped, and a ``tracking_url`` column is added where a shipment's
+carrier and tracking number allow one. :meth:`TableData.render` then writes any slice of its
+rows as SpreadsheetML, vectorised in Polars.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from okc_recon.excel._styles import Styles
+from okc_recon.excel._xml import (
+    clean_text,
+    col_letter,
+    date_serial,
+    datetime_serial,
+    text_cell_expr,
+    time_serial,
+    value_cell_expr,
+)
+
+__all__ = [
+    "LINK_LIMIT",
+    "TRACKING_PAGES",
+    "Column",
+    "TableData",
+    "prepare",
+    "scrub_text",
+    "scrub_text_expr",
+]
+
+#: Hyperlinks Excel keeps per worksheet; links past it would be dropped with a repair prompt.
+LINK_LIMIT = 65_530
+#: Longest URL Excel accepts in a hyperlink.
+_MAX_URL = 2_079
+
+#: The carriers' public tracking pages, used when a frame carries no ``tracking_url``.
+TRACKING_PAGES = {
+    "fedex": "https://www.fedex.com/fedextrack/?trknbr=",
+    "ups": "https://www.ups.com/track?tracknum=",
+    "usps": "https://tools.usps.com/go/TrackConfirmAction?tLabels=",
+    "dhl": "https://www.dhl.com/us-en/home/tracking/tracking-express.html?submit=1&tracking-id=",
+}
+
+# Identifiers: always text, so leading zeros stay and Excel never shows 7.9464E+11.
+_ID_NAME = re.compile(r"(^|_)(id|number|numbers|key|sha256)$")
+
+# Credentials that must never reach a file: pre-signed label URLs (S3 query signatures),
+# JSON Web Tokens and bearer headers. The literal markers are a cheap first pass.
+_SECRET_MARKERS = ["x-amz-", "awsaccesskeyid", "signature=", "eyj", "bearer"]
+_LABEL_URL = (
+    r"(?i)https?://[^\s\"'<>]*(?:x-amz-signature|x-amz-credential|awsaccesskeyid|signature=)"
+    r"[^\s\"'<>]*"
+)
+_JWT = r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+_BEARER = r"(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}"
+_LABEL_URL_PY = re.compile(_LABEL_URL)
+_JWT_PY = re.compile(_JWT)
+_BEARER_PY = re.compile(_BEARER)
+LABEL_URL_REMOVED = "[label URL removed]"
+TOKEN_REMOVED = "[token removed]"
+
+
+def scrub_text_expr(text: pl.Expr) -> pl.Expr:
+    """``text`` with label URLs and tokens replaced; rows without a marker are left as is."""
+    scrubbed = (
+        text.str.replace_all(_LABEL_URL, LABEL_URL_REMOVED)
+        .str.replace_all(_JWT, TOKEN_REMOVED)
+        .str.replace_all(_BEARER, f"Bearer {TOKEN_REMOVED}")
+    )
+    suspicious = text.str.contains_any(_SECRET_MARKERS, ascii_case_insensitive=True)
+    return pl.when(suspicious).then(scrubbed).otherwise(text)
+
+
+def scrub_text(value: str) -> str:
+    """Python twin of :func:`scrub_text_expr`, for the few hand-written cells."""
+    value = _LABEL_URL_PY.sub(LABEL_URL_REMOVED, value)
+    value = _JWT_PY.sub(TOKEN_REMOVED, value)
+    return _BEARER_PY.sub(f"Bearer {TOKEN_REMOVED}", value)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One sheet column: its header and kind (text, id, url, money, int, float, bool, date,
+    datetime, time)."""
+
+    name: str
+    kind: str
+
+
+def _kind(name: str, dtype: pl.DataType) -> str:
+    if name == "tracking_url":
+        return "url"
+    if isinstance(dtype, pl.Decimal):
+        return "money"
+    if dtype.is_integer():
+        return "id" if _ID_NAME.search(name) else "int"
+    if dtype.is_float():
+        return "float"
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype == pl.Date:
+        return "date"
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    if dtype == pl.Time:
+        return "time"
+    if isinstance(dtype, pl.Duration):
+        return "float"
+    return "id" if _ID_NAME.search(name) else "text"
+
+
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    if isinstance(dtype, pl.List | pl.Array):
+        return col.cast(pl.List(pl.Utf8)).list.join(", ")
+    if isinstance(dtype, pl.Struct):
+        return col.struct.json_encode()
+    return col.cast(pl.Utf8)
+
+
+def _tracking_url(frame: pl.DataFrame) -> pl.Expr | None:
+    """The carrier's public tracking page for each row, when the frame can say which."""
+    number = next((c for c in ("tracking_key", "tracking_number") if c in frame.columns), None)
+    if "carrier" not in frame.columns or number is None:
+        return None
+    key = pl.col(number).cast(pl.Utf8).str.replace_all(r"\s", "")
+    page = pl.col("carrier").cast(pl.Utf8).replace_strict(TRACKING_PAGES, default=None)
+    return pl.when(key.str.contains(r"^[A-Za-z0-9]{6,40}$")).then(pl.concat_str([page, key]))
+
+
+def prepare(frame: pl.DataFrame, *, links: bool = False) -> pl.DataFrame:
+    """``frame`` made safe to write: ids and nested values as text, secrets scrubbed.
+
+    With ``links``, a ``tracking_url`` column (the frame's own, or the carrier's public
+    tracking page) is placed after ``tracking_number``.
+    """
+    frame = frame.drop([c for c in frame.columns if c.lower() == "label_url"])
+    if links and "tracking_url" not in frame.columns:
+        url = _tracking_url(frame)
+        if url is not None:
+            frame = frame.with_columns(url.alias("tracking_url"))
+            if "tracking_number" in frame.columns:
+                order = [c for c in frame.columns if c != "tracking_url"]
+                at = order.index("tracking_number") + 1
+                frame = frame.select([*order[:at], "tracking_url", *order[at:]])
+    exprs: list[pl.Expr] = []
+    for name, dtype in frame.schema.items():
+        kind = _kind(name, dtype)
+        if kind in ("text", "id", "url") or isinstance(dtype, pl.Null):
+            exprs.append(scrub_text_expr(_as_text(name, dtype)).alias(name))
+        elif isinstance(dtype, pl.Duration):
+            exprs.append((pl.col(name).dt.total_microseconds() / 86_400_000_000).alias(name))
+        else:
+            exprs.append(pl.col(name))
+    return frame.select(exprs)
+
+
+@dataclass(frozen=True)
+class TableData:
+    """A prepared frame and its sheet columns."""
+
+    frame: pl.DataFrame
+    columns: tuple[Column, ...]
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, *, links: bool = False) -> TableData:
+        prepared = prepare(frame, links=links)
+        names = _unique_headers(prepared.columns)
+        prepared = prepared.rename(dict(zip(prepared.columns, names, strict=True)))
+        columns = tuple(Column(n, _kind(n, d)) for n, d in prepared.schema.items())
+        return cls(prepared, columns)
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    def _cell(self, index: int, column: Column, ref: pl.Expr, styles: Styles) -> pl.Expr:
+        col = pl.col(column.name)
+        dtype = self.frame.schema[column.name]
+        kind = column.kind
+        if kind in ("text", "id", "url"):
+            style = {"text": None, "id": styles.id, "url": styles.link}[kind]
+            quoted = styles.id_quoted if kind == "id" else styles.text_quoted
+            return text_cell_expr(col, ref, style=style, quoted_style=quoted)
+        if kind == "bool":
+            return value_cell_expr(col.cast(pl.Int8).cast(pl.Utf8), ref, style=None, kind="b")
+        if kind == "date":
+            text = date_serial(col)
+            style = styles.date
+        elif kind == "datetime":
+            assert isinstance(dtype, pl.Datetime)
+            text = datetime_serial(col, dtype)
+            style = styles.datetime
+        elif kind == "time":
+            text = time_serial(col)
+            style = styles.time
+        elif kind == "float":
+            finite = col.cast(pl.Float64)
+            text = pl.when(finite.is_finite()).then(finite.cast(pl.Utf8))
+            style = styles.number
+        else:
+            text = col.cast(pl.Utf8)
+            style = styles.money if kind == "money" else styles.integer
+        return value_cell_expr(text, ref, style=style)
+
+    def render(self, first_row: int, offset: int, length: int, styles: Styles) -> bytes:
+        """Rows ``offset .. offset+length`` of the frame as ``<row>`` text from ``first_row``."""
+        part = self.frame.slice(offset, length)
+        if part.height == 0:
+            return b""
+        row = pl.int_range(first_row, first_row + part.height, dtype=pl.Int64).cast(pl.Utf8)
+        exprs = [pl.concat_str([pl.lit('<row r="'), row, pl.lit('">')]).alias("_open")]
+        for index, column in enumerate(self.columns):
+            ref = pl.concat_str([pl.lit(col_letter(index)), row])
+            exprs.append(self._cell(index, column, ref, styles).alias(f"_c{index}"))
+        exprs.append(pl.lit("</row>").alias("_close"))
+        out = io.BytesIO()
+        # Cells are joined by a space and rows by a newline: whitespace between elements,
+        # which XML ignores. A left-out (null) cell leaves only a second space.
+        part.select(exprs).write_csv(
+            out, include_header=False, separator=" ", quote_style="never", null_value=""
+        )
+        return out.getvalue()
+
+    def links(self, first_row: int, offset: int, length: int) -> pl.DataFrame:
+        """``ref``/``url`` of the rows whose ``url`` cells can be hyperlinks."""
+        found = [(i, c) for i, c in enumerate(self.columns) if c.kind == "url"]
+        if not found:
+            return pl.DataFrame(schema={"ref": pl.Utf8, "url": pl.Utf8})
+        index, column = found[0]
+        part = self.frame.slice(offset, length)
+        row = pl.int_range(first_row, first_row + part.height, dtype=pl.Int64).cast(pl.Utf8)
+        url = pl.col(column.name)
+        ok = (
+            url.str.contains(r"^https?://[^\s\"<>\\^`{|}]+$")
+            & (url.str.len_bytes() <= _MAX_URL)
+            & ~url.str.contains_any(_SECRET_MARKERS, ascii_case_insensitive=True)
+        )
+        return (
+            part.with_columns(pl.concat_str([pl.lit(col_letter(index)), row]).alias("_ref"))
+            .filter(ok.fill_null(False))
+            .select(pl.col("_ref").alias("ref"), url.alias("url"))
+        )
+
+    def widths(self) -> list[float]:
+        """A column width (in characters) per column that fits its header and values."""
+        if self.height == 0:
+            return [min(max(len(c.name) + 4, 10), 60) for c in self.columns]
+        exprs = []
+        for column in self.columns:
+            col = pl.col(column.name)
+            if column.kind in ("text", "id", "url"):
+                exprs.append(col.str.len_chars().max())
+            elif column.kind in ("money", "int"):
+                exprs.append(col.cast(pl.Float64).abs().max().log10().floor() + 6)
+            elif column.kind == "float":
+                exprs.append(col.cast(pl.Float64).abs().max().log10().floor() + 5)
+            else:
+                size = {"bool": 5, "date": 10, "datetime": 19, "time": 8}[column.kind]
+                exprs.append(pl.lit(size))
+        values = self.frame.select(
+            [e.cast(pl.Float64).alias(str(i)) for i, e in enumerate(exprs)]
+        ).row(0)
+        widths = []
+        for column, value in zip(self.columns, values, strict=True):
+            data = value if value is not None and value == value and value >= 0 else 4
+            widths.append(float(min(max(len(column.name) + 4, data + 2, 8), 60)))
+        return widths
+
+
+def _unique_headers(names: Sequence[str]) -> list[str]:
+    """Header texts that are clean, non-empty and unique (an Excel table requires it)."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        base = clean_text(str(name)).replace("\n", " ").replace("\r", " ").strip()[:250]
+        base = base or "column"
+        candidate, n = base, 2
+        while candidate.lower() in seen:
+            candidate, n = f"{base}_{n}", n + 1
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out
