@@ -209,9 +209,9 @@ async def _pull_orders(
         for i in positions:  # a shared iterator: each index goes to exactly one worker
             try:
                 results[i] = await client.order_fulfillments(ids[i])
-            except AuthenticationError:
-                raise
             except ApiError as exc:
+                if _fatal(exc):
+                    raise
                 log.warning("order %s failed: %s", ids[i], exc)
                 errors[i] = PullFailure("order", ids[i], exc)
             finally:
@@ -227,6 +227,17 @@ async def _pull_orders(
         bar.close()
     records = [r for chunk in results if chunk is not None for r in chunk]
     return records, [errors[i] for i in sorted(errors)]
+
+
+def _fatal(exc: ApiError) -> bool:
+    """Whether an error means every other request will fail too (credentials refused).
+
+    A 403 on one resource is that resource's problem (the role lacks a permission, or the
+    order belongs to another client): a failure to report, not a reason to stop.
+    """
+    if not isinstance(exc, AuthenticationError):
+        return False
+    return exc.status != 403 or exc.path.startswith("/v2/authentication")
 
 
 def _first(group: BaseExceptionGroup[Any]) -> BaseException:
@@ -253,9 +264,9 @@ async def _pull_list(
     expected: int | None = None
     try:
         expected = await client.count_fulfillments(q=q)
-    except AuthenticationError:
-        raise
     except ApiError as exc:
+        if _fatal(exc):
+            raise
         log.warning("no /count cross-check for this pull: %s", exc)
     records: list[Any] = []
     failures: list[PullFailure] = []
@@ -266,9 +277,9 @@ async def _pull_list(
                 records.extend(page.records)
                 bar.update(len(page.records))
                 cursor = page.next_cursor or ""
-        except AuthenticationError:
-            raise
         except ApiError as exc:
+            if _fatal(exc):
+                raise
             log.warning("the fulfillment walk stopped: %s", exc)
             failures.append(PullFailure("page", cursor, exc))
     check = None
@@ -282,9 +293,9 @@ async def _pull_list(
 async def _statuses(client: AsyncOKCClient) -> list[dict[str, Any]] | None:
     try:
         return await client.statuses()
-    except AuthenticationError:
-        raise
     except ApiError as exc:
+        if _fatal(exc):
+            raise
         log.warning("status names unavailable (the status column stays empty): %s", exc)
         return None
 
