@@ -1,0 +1,209 @@
+"""Field parsers the invoice readers share: money, dates, times, weights, flags; and the
+last step every reader takes, :func:`finish`, which turns a reader's charge lines into
+``schema.INVOICE_LINE_SCHEMA`` (tracking keys, services, order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from okc_recon import schema
+from okc_recon.carriers import tracking
+from okc_recon.carriers.services import (
+    ServiceMap,
+    normalize_carrier,
+    normalize_service,
+    service_catalog,
+)
+from okc_recon.money import MONEY, parse_money
+
+__all__ = [
+    "Parsed",
+    "finish",
+    "flag",
+    "money_columns",
+    "parse_date",
+    "parse_time",
+    "parse_weight",
+    "weight_unit",
+]
+
+# Plain amounts (what carrier files hold almost always) cast exactly and fast; anything else
+# ($, thousands separators, parentheses, CR, more than two decimals…) goes to parse_money.
+_PLAIN_MONEY = r"^-?[0-9]{1,15}(?:\.[0-9]{1,2})?$"
+
+_DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%d.%m.%Y")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a reader got from one file: charge lines, rejected lines and the line counts.
+
+    ``rejected`` has ``_line``, ``raw`` (null: filled in from the file by the caller) and
+    ``reason``. ``lines_in`` counts data lines (not header, summary or blank lines);
+    ``lines_parsed`` those read without error, whether they yield charge lines or, like
+    UPS ``INF`` rows, none.
+    """
+
+    lines: pl.DataFrame  # schema.INVOICE_LINE_SCHEMA
+    rejected: pl.DataFrame
+    lines_in: int
+    lines_parsed: int
+
+
+def money_columns(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """``frame`` with each text column in ``columns`` turned into :data:`MONEY`.
+
+    Same result as :func:`okc_recon.money.parse_money` (null where the text is not money),
+    but plain amounts like ``12.34`` / ``-3.5`` are cast directly, which is exact and two
+    orders of magnitude faster; only the other texts go through ``parse_money``.
+    """
+    if not columns:
+        return frame
+    plain = {c: pl.col(c).str.contains(_PLAIN_MONEY) for c in columns}
+    out = frame.with_columns(
+        pl.when(plain[c]).then(pl.col(c).cast(MONEY, strict=False)).alias(f"__m_{c}")
+        for c in columns
+    )
+    needs = out.select(
+        pl.any_horizontal((~plain[c] & pl.col(c).is_not_null()) for c in columns).alias("_n")
+    )["_n"]
+    if needs.any():
+        indexed = out.with_row_index("__i")
+        rest = indexed.filter(needs)
+        fixed = rest.select(
+            "__i",
+            *[
+                pl.coalesce(pl.col(f"__m_{c}"), parse_money(pl.col(c))).alias(f"__m_{c}")
+                for c in columns
+            ],
+        )
+        indexed = indexed.update(fixed, on="__i", how="left", include_nulls=False)
+        out = indexed.drop("__i")
+    return out.with_columns(pl.col(f"__m_{c}").alias(c) for c in columns).drop(
+        f"__m_{c}" for c in columns
+    )
+
+
+def parse_date(expr: pl.Expr) -> pl.Expr:
+    """A date from ``yyyymmdd``, ISO (``2025-10-06``, with or without a time), ``m/d/yyyy``…
+
+    Null when no format fits. ISO timestamps with a zone are read in UTC.
+    """
+    text = expr.str.strip_chars()
+    iso_ts = text.str.extract(r"^(\d{4}-\d{2}-\d{2})[T ]", 1)
+    candidates = [text.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS]
+    zoned = (
+        text.str.replace(r"Z$", "+00:00")
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
+        .dt.convert_time_zone("UTC")
+        .dt.date()
+    )
+    return pl.coalesce(zoned, iso_ts.str.strptime(pl.Date, "%Y-%m-%d", strict=False), *candidates)
+
+
+def parse_time(expr: pl.Expr) -> pl.Expr:
+    """A time of day from ``hhmm`` (FedEx), ``h:mm`` or ``hh:mm:ss``; null otherwise."""
+    text = expr.str.strip_chars()
+    digits = text.str.replace(":", "", literal=True).str.zfill(4)
+    valid = text.str.contains(r"^\d{1,2}:?\d{2}$")
+    hhmm = pl.when(valid).then(digits)
+    hours = hhmm.str.slice(0, 2).cast(pl.Int32, strict=False)
+    minutes = hhmm.str.slice(2, 2).cast(pl.Int32, strict=False)
+    ok = hours.is_between(0, 23) & minutes.is_between(0, 59)
+    from_hhmm = pl.when(ok).then(pl.time(hours, minutes))
+    return pl.coalesce(from_hhmm, text.str.strptime(pl.Time, "%H:%M:%S", strict=False))
+
+
+def parse_weight(expr: pl.Expr) -> pl.Expr:
+    """A weight as a float; null when empty, not a number, or zero (charge-only rows)."""
+    value = (
+        expr.str.strip_chars().str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+    )
+    return pl.when(value > 0).then(value)
+
+
+def weight_unit(expr: pl.Expr, default: str | None = None) -> pl.Expr:
+    """``lb``/``oz``/``kg``/``g`` from carrier unit codes: ``L``, ``LB``, ``lbs``, ``K``, ``O``…"""
+    key = expr.str.strip_chars().str.to_lowercase().str.replace_all(r"[^a-z]", "")
+    mapping = {
+        "l": "lb", "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb",
+        "o": "oz", "oz": "oz", "ozs": "oz", "ounce": "oz", "ounces": "oz",
+        "k": "kg", "kg": "kg", "kgs": "kg", "kilogram": "kg", "kilograms": "kg",
+        "g": "g", "gr": "g", "gram": "g", "grams": "g",
+    }  # fmt: skip
+    unit = key.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+    return unit if default is None else unit.fill_null(pl.lit(default))
+
+
+def flag(expr: pl.Expr) -> pl.Expr:
+    """True for ``true``/``yes``/``y``/``1``/``x``; False for other text; null when empty."""
+    key = expr.str.strip_chars().str.to_lowercase()
+    return (
+        pl.when(key.is_null()).then(None).otherwise(key.is_in(["true", "yes", "y", "1", "x", "t"]))
+    )
+
+
+def finish(
+    lines: pl.DataFrame,
+    *,
+    source_file: str,
+    service_map: ServiceMap | None,
+) -> pl.DataFrame:
+    """A reader's charge lines as ``schema.INVOICE_LINE_SCHEMA``, in file order.
+
+    ``lines`` has the schema's columns a reader knows (money already :data:`MONEY`, dates
+    already dates) plus ``_tid`` (the raw tracking identifier to key on), ``_alt`` (the
+    carrier's alternate identifier, raw), ``_service_text`` (raw service text/code to
+    normalise) and ``_order`` (position within the line). ``carrier`` may be raw text.
+    """
+    present = set(lines.columns)
+
+    def col(name: str) -> pl.Expr:
+        return pl.col(name) if name in present else pl.lit(None, dtype=pl.Utf8)
+
+    tid = col("_tid")
+    alt_raw = col("_alt")
+    key = tracking.tracking_key(tid)
+    alt_key = tracking.tracking_key(alt_raw)
+    carrier = normalize_carrier(col("carrier"))
+    out = lines.with_columns(
+        carrier.alias("carrier"),
+        key.alias("tracking_key"),
+        pl.when(alt_key != key)
+        .then(alt_key)
+        .when(key.is_null())
+        .then(alt_key)
+        .alias("alt_tracking_key"),
+        tracking.is_float_artifact(tid).fill_null(False).alias("tracking_corrupted"),
+        pl.lit(source_file).alias("source_file"),
+    )
+    service_text = col("_service_text")
+    known = service_catalog()["service"].implode()
+    out = out.with_columns(
+        pl.coalesce(
+            col("service"),
+            pl.when(service_text.is_in(known)).then(service_text),
+            normalize_service(pl.col("carrier"), service_text, service_map),
+        ).alias("service")
+    )
+    order = ["source_line", "_order"] if "_order" in present else ["source_line"]
+    out = out.sort(order, maintain_order=True)
+    return schema.conform(out, schema.INVOICE_LINE_SCHEMA)
+
+
+def empty_lines() -> pl.DataFrame:
+    """No lines, with the schema."""
+    return schema.empty(schema.INVOICE_LINE_SCHEMA)
+
+
+def money_sum(columns: Sequence[str]) -> pl.Expr:
+    """The sum of money columns, nulls as zero (zero when there are none)."""
+    if not columns:
+        return pl.lit(0).cast(MONEY)
+    return pl.sum_horizontal(pl.col(c).fill_null(pl.lit(0).cast(MONEY)) for c in columns).cast(
+        MONEY
+    )

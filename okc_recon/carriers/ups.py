@@ -1,0 +1,259 @@
+"""UPS Billing Data CSV/XLSX (carrier-formats §2.3, §4): no header, positional, one row per
+charge.
+
+Version 2.1 rows have about 250 fields (older ones 244, and any row may be shorter: missing
+fields read as empty). Positions used (0-based): 2 account, 4 invoice date, 5 invoice
+number, 9 currency, 10 invoice amount (checked, never summed), 11 transaction date, 13 lead
+shipment number, 20 tracking number, 26/27 entered weight and unit, 28/29 billed weight and
+unit (``L``/``K``/``O``), 31 billed weight type, 34/35 charge category and detail codes, 43
+charge classification code, 44/45 charge description code and text, 52 net amount, 116
+shipment date, 121 delivery date.
+
+- ``INF`` (informational) rows carry no money: they are read and counted, but give no
+  charge line.
+- ``ADJ`` category rows and the adjustment detail codes (``ADC``, ``RADJ``, ``SCC``, ``GSR``…)
+  are ``charge_category="adjustment"``; ``MIS`` rows and rows without a tracking number
+  (service charges, payment fees) are ``"invoice"`` lines: money billed at invoice level.
+- The tracking number is position 20, falling back to the lead shipment number (13) only
+  when 20 is empty; the lead number is also the line's ``alt_tracking_key``.
+- The service is read from the freight (``FRT``) row's code or text and given to the
+  package's other rows on the same invoice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import polars as pl
+
+from okc_recon.carriers import _fields as f
+from okc_recon.carriers._fields import Parsed
+from okc_recon.carriers._text import Source, read_rows
+from okc_recon.carriers.charges import ups_charge_category, ups_charge_type
+from okc_recon.carriers.services import ServiceMap, normalize_service
+from okc_recon.money import MONEY
+
+__all__ = ["FORMAT", "POSITIONS", "WIDTH", "parse", "sniff"]
+
+logger = logging.getLogger("okc_recon")
+
+FORMAT = "ups_billing_data"
+
+#: Field positions (0-based) the reader uses.
+POSITIONS: dict[str, int] = {
+    "version": 0,
+    "account_number": 2,
+    "invoice_date": 4,
+    "invoice_number": 5,
+    "currency": 9,
+    "invoice_amount": 10,
+    "transaction_date": 11,
+    "lead_shipment_number": 13,
+    "package_quantity": 18,
+    "tracking_number": 20,
+    "entered_weight": 26,
+    "entered_unit": 27,
+    "billed_weight": 28,
+    "billed_unit": 29,
+    "billed_weight_type": 31,
+    "charge_category_code": 34,
+    "charge_category_detail_code": 35,
+    "charge_classification_code": 43,
+    "charge_description_code": 44,
+    "charge_description": 45,
+    "incentive_amount": 51,
+    "net_amount": 52,
+    "shipment_date": 116,
+    "delivery_date": 121,
+}
+#: Fields in a version 2.1 row.
+WIDTH = 250
+
+_CLASSIFICATIONS = ("FRT", "FSC", "ACC", "GOV", "BRK", "TAX", "EXM", "MSC", "INF")
+_VERSION_RE = re.compile(r"^\d{1,2}\.\d{1,2}$")
+_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DIM_WEIGHT_TYPES = ["2", "02", "7", "07", "9", "09"]
+
+
+def _looks_like_row(row: tuple[str, ...]) -> bool:
+    return (
+        len(row) > POSITIONS["net_amount"]
+        and bool(_VERSION_RE.match(row[0]))
+        and bool(_ISO_DATE_RE.match(row[POSITIONS["invoice_date"]]))
+        and row[POSITIONS["charge_classification_code"]].upper() in _CLASSIFICATIONS
+    )
+
+
+def sniff(source: Source) -> str | None:
+    """``None`` when ``source`` is UPS Billing Data, else why not."""
+    if not source.head:
+        return "the file has no rows"
+    fits = sum(_looks_like_row(row) for row in source.head)
+    if fits and fits >= len(source.head) / 2:
+        return None
+    first = source.head[0]
+    return (
+        "rows do not look like UPS Billing Data (no header; a version like '2.1' first, an "
+        "ISO invoice date at position 5, a charge classification code like FRT at position "
+        f"44); the first row has {len(first)} fields starting {', '.join(first[:3])!r}"
+    )
+
+
+def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
+    """Read a UPS Billing Data file. See the module docstring for the rules."""
+    p = POSITIONS
+    rows, broken = read_rows(source, columns=list(p.values()), ncols=WIDTH)
+
+    def c(name: str) -> pl.Expr:
+        return pl.col(f"c{p[name]}")
+
+    frame = rows.select(
+        pl.col("_line").alias("source_line"),
+        c("version").alias("_version"),
+        c("account_number").alias("account_number"),
+        c("invoice_date").alias("_invoice_date"),
+        c("invoice_number").alias("invoice_number"),
+        c("currency").alias("currency"),
+        c("invoice_amount").alias("_invoice_amount"),
+        c("transaction_date").alias("_transaction_date"),
+        c("lead_shipment_number").alias("_lead"),
+        c("tracking_number").alias("_tracking"),
+        c("entered_weight").alias("_entered_weight"),
+        c("entered_unit").alias("_entered_unit"),
+        c("billed_weight").alias("_billed_weight"),
+        c("billed_unit").alias("_billed_unit"),
+        c("billed_weight_type").alias("_billed_type"),
+        c("charge_category_code").str.to_uppercase().alias("_category_code"),
+        c("charge_category_detail_code").str.to_uppercase().alias("_detail_code"),
+        c("charge_classification_code").str.to_uppercase().alias("_class"),
+        c("charge_description_code").alias("charge_code"),
+        c("charge_description").alias("charge_description"),
+        c("net_amount").alias("amount"),
+        c("net_amount").alias("_amount_raw"),
+        c("shipment_date").alias("_shipment_date"),
+        c("delivery_date").alias("_delivery_date"),
+    )
+    frame = f.money_columns(frame, ["amount", "_invoice_amount"])
+    frame = frame.with_columns(f.parse_date(pl.col("_invoice_date")).alias("invoice_date"))
+    reason = (
+        pl.when(~pl.col("_version").str.contains(_VERSION_RE.pattern).fill_null(False))
+        .then(pl.lit("not a UPS Billing Data row: position 1 is not a version like 2.1"))
+        .when(pl.col("invoice_number").is_null())
+        .then(pl.lit("no Invoice Number (position 6)"))
+        .when(pl.col("invoice_date").is_null())
+        .then(pl.format("Invoice Date {} (position 5) is not a date",
+                        pl.col("_invoice_date").fill_null("(empty)")))
+        .when(~pl.col("_class").is_in(_CLASSIFICATIONS).fill_null(False))
+        .then(pl.format("unknown Charge Classification Code {} (position 44)",
+                        pl.col("_class").fill_null("(empty)")))
+        .when(pl.col("amount").is_null())
+        .then(pl.format("Net Amount {} (position 53) is not an amount",
+                        pl.col("_amount_raw").fill_null("(empty)")))
+    )  # fmt: skip
+    frame = frame.with_columns(reason.alias("_reason"))
+    good = frame.filter(pl.col("_reason").is_null())
+    rejected = pl.concat(
+        [
+            frame.filter(pl.col("_reason").is_not_null()).select(
+                pl.col("source_line").alias("_line"),
+                pl.lit(None, dtype=pl.Utf8).alias("raw"),
+                pl.col("_reason").alias("reason"),
+            ),
+            broken,
+        ]
+    ).sort("_line")
+    _check_invoice_totals(good, source)
+    informational = good.filter(pl.col("_class") == "INF")
+    nonzero_inf = informational.filter(pl.col("amount") != 0).height
+    if nonzero_inf:
+        logger.warning(
+            "%s: %d INF (informational) rows carry a non-zero Net Amount; INF rows are never "
+            "billed money, so they were left out",
+            source.path.name,
+            nonzero_inf,
+        )
+    lines = _lines(good.filter(pl.col("_class") != "INF"), service_map)
+    lines = f.finish(lines, source_file=source.name, service_map=service_map)
+    lines_in = rows.height + broken.height
+    return Parsed(lines, rejected, lines_in, lines_in - rejected.height)
+
+
+def _check_invoice_totals(good: pl.DataFrame, source: Source) -> None:
+    """Warn when an invoice's lines do not add up to the Invoice Amount it repeats."""
+    totals = (
+        good.group_by("invoice_number")
+        .agg(pl.col("amount").sum().alias("lines"), pl.col("_invoice_amount").first())
+        .filter(
+            pl.col("_invoice_amount").is_not_null() & (pl.col("lines") != pl.col("_invoice_amount"))
+        )
+    )
+    for number, lines, stated in totals.head(5).iter_rows():  # at most five warnings
+        logger.warning(
+            "%s: UPS invoice %s lines sum to %s but its Invoice Amount is %s "
+            "(rejected rows or a partial download?)",
+            source.path.name, number, lines, stated,
+        )  # fmt: skip
+
+
+def _lines(good: pl.DataFrame, service_map: ServiceMap | None) -> pl.DataFrame:
+    tracking = pl.coalesce(pl.col("_tracking"), pl.col("_lead"))
+    has_tracking = tracking.is_not_null()
+    category = ups_charge_category(pl.col("_category_code"), pl.col("_detail_code"), has_tracking)
+    frame = good.with_columns(
+        tracking.alias("tracking_number"),
+        tracking.alias("_tid"),
+        pl.col("_lead").alias("_alt"),
+        category.alias("charge_category"),
+    )
+    charge_type = ups_charge_type(
+        pl.col("_class"),
+        pl.col("charge_code"),
+        pl.col("_detail_code"),
+        pl.col("charge_description"),
+        pl.col("charge_category"),
+    )
+    entered_unit = f.weight_unit(pl.col("_entered_unit"))
+    billed_unit = f.weight_unit(pl.col("_billed_unit"))
+    unit = pl.coalesce(billed_unit, entered_unit)
+    entered = f.parse_weight(pl.col("_entered_weight"))
+    billed = f.parse_weight(pl.col("_billed_weight"))
+    factor = {"lb": 1.0, "kg": 2.20462262185, "oz": 1 / 16, "g": 0.00220462262185}
+    converted = (
+        entered
+        * entered_unit.replace_strict(factor, default=None, return_dtype=pl.Float64)
+        / unit.replace_strict(factor, default=None, return_dtype=pl.Float64)
+    )
+    is_freight = (pl.col("_class") == "FRT") & pl.col("charge_category").is_in(
+        ["shipment", "return"]
+    )
+    service = normalize_service(pl.lit("ups"), pl.col("charge_code"), service_map)
+    service = pl.coalesce(
+        service, normalize_service(pl.lit("ups"), pl.col("charge_description"), service_map)
+    )
+    frame = frame.with_columns(
+        pl.lit("ups").alias("carrier"),
+        charge_type.alias("charge_type"),
+        pl.coalesce(
+            f.parse_date(pl.col("_shipment_date")), f.parse_date(pl.col("_transaction_date"))
+        ).alias("ship_date"),
+        f.parse_date(pl.col("_delivery_date")).alias("delivery_date"),
+        billed.alias("billed_weight"),
+        pl.when(entered_unit == unit).then(entered).otherwise(converted).alias("entered_weight"),
+        pl.when(billed.is_not_null() | entered.is_not_null()).then(unit).alias("weight_unit"),
+        pl.col("_billed_type").is_in(_DIM_WEIGHT_TYPES).fill_null(False).alias("rated_on_dim"),
+        pl.when(is_freight).then(service).alias("_frt_service"),
+        pl.when(is_freight).then(pl.col("charge_description")).alias("_frt_text"),
+        pl.col("amount").cast(MONEY),
+    )  # fmt: skip
+    # Weights and the service sit on the package's freight row; every charge line of the
+    # package on the same invoice carries them, as FedEx rows do.
+    group = [pl.col("invoice_number"), pl.col("tracking_number")]
+    return frame.with_columns(
+        pl.col("_frt_service").drop_nulls().first().over(group).alias("service"),
+        pl.col("_frt_text").drop_nulls().first().over(group).alias("service_description"),
+        pl.col("billed_weight").drop_nulls().first().over(group),
+        pl.col("entered_weight").drop_nulls().first().over(group),
+        pl.col("weight_unit").drop_nulls().first().over(group),
+        pl.col("rated_on_dim").any().over(group),
+    )
