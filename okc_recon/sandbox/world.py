@@ -24,6 +24,8 @@ class Charge:
     description: str  # the carrier's own wording, e.g. "Fuel Surcharge", "Residential"
     amount: Decimal
     code: str | None = None  # the carrier's code when its files carry one (UPS "FSC", "RES")
+    #: UPS: the contract incentive already taken off ``amount`` (its files' Incentive Amount)
+    incentive: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ class BillingEvent:
     dimensions: tuple[float, float, float] | None = None  # inches (L, W, H)
     label_status: str | None = None  # postage tools: voided, refunded, refund_submitted, …
     fulfillment_id: str | None = None  # truth: the fulfillment billed; None when OKC has none
+    #: why an adjustment event exists, as the carrier codes it: UPS charge category detail
+    #: ``SCC`` (weight/shipping charge correction), ``ADC`` (address correction), ``RADJ``
+    #: (residential adjustment), ``GSR`` (guaranteed service refund), ``CADJ`` (credit),
+    #: USPS ``APV`` (postage adjustment); None for original shipment charges
+    adjustment_reason: str | None = None
 
     @property
     def total(self) -> Decimal:
@@ -98,3 +105,9 @@ class World:
     invoices: tuple[Invoice, ...]
     planted: tuple[PlantedIssue, ...]
     bad_records: dict[str, str] = field(default_factory=dict)  # fulfillment id -> what is wrong
+    #: tracking number -> a legitimate look-alike the rules must NOT flag, and why (a return
+    #: label, a multi-piece shipment, a credit, a refunded late delivery)
+    decoys: dict[str, str] = field(default_factory=dict)
+    #: the month ("YYYY-MM") each record of ``fulfillments`` belongs to, index for index: its
+    #: pickup month, else its creation month (bad records included, whatever their dates say)
+    fulfillment_periods: tuple[str, ...] = ()
