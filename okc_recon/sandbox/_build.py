@@ -490,7 +490,8 @@ class Builder:
     def dhl_weight_ok(centi: int) -> bool:
         """Whether DHL's half-kilo billing stays within the weight tolerance for this weight."""
         lb = Decimal(centi) / 100
-        billed_lb = ceil_half(lb * KG_PER_LB) / KG_PER_LB
+        kg = round_tenth(lb * KG_PER_LB)
+        billed_lb = ceil_half(max(kg, Decimal("0.5"))) / KG_PER_LB
         tolerance = max(Decimal("0.5"), lb / 10)
         return billed_lb - math.ceil(lb) <= tolerance - Decimal("0.05")
 
@@ -499,10 +500,10 @@ class Builder:
         """The largest box whose dimensional weight the carrier would not bill."""
         lb = Decimal(centi) / 100
         if service.carrier == "dhl":
-            actual = ceil_half(lb * KG_PER_LB)
+            actual = ceil_half(max(round_tenth(lb * KG_PER_LB), Decimal("0.5")))
             fitting = [b for b in _BOXES if ceil_half(_dhl_volume(b)) <= actual]
         else:
-            billed = max(math.ceil(lb), 1)
+            billed = max(math.ceil(round_tenth(lb)), 1)
             fitting = [b for b in _BOXES if math.ceil(b[0] * b[1] * b[2] / _DIM_DIVISOR) <= billed]
         return fitting[-1] if fitting else _BOXES[0]
 
@@ -553,36 +554,43 @@ class Builder:
     # --- billing ------------------------------------------------------------------------------
 
     def weights(self, parcel: Parcel) -> dict[str, Any]:
-        """Entered, billed weight and unit as the parcel's carrier records them."""
+        """Entered and billed weight and unit as the parcel's carrier records them.
+
+        The entered weight is the actual weight to 0.1 of the carrier's unit; the billed
+        weight rounds the *entered* weight up (whole pounds, whole ounces under a pound then
+        whole pounds for USPS, half kilos for DHL), or is the box's dimensional weight when
+        that is higher.
+        """
         lb = Decimal(parcel.weight_centi) / 100
         length, width, height = parcel.box
         if parcel.carrier in ("fedex", "ups"):
+            entered = round_tenth(lb)
+            actual = max(math.ceil(entered), 1)
             dim = math.ceil(length * width * height / _DIM_DIVISOR)
-            actual = max(math.ceil(lb), 1)
             return {
-                "entered_weight": float(round_tenth(lb)),
+                "entered_weight": float(entered),
                 "billed_weight": float(max(actual, dim)),
                 "weight_unit": "lb",
                 "rated_on_dim": dim > actual,
                 "dimensions": (float(length), float(width), float(height)),
             }
         if parcel.carrier == "usps":
-            oz = lb * 16
-            billed = math.ceil(oz) if oz <= 16 else math.ceil(lb) * 16
+            oz = round_tenth(lb * 16)
+            billed = math.ceil(oz) if oz <= 16 else math.ceil(oz / 16) * 16
             return {
-                "entered_weight": float(round_tenth(oz)),
-                "billed_weight": float(billed),
+                "entered_weight": float(oz),
+                "billed_weight": float(max(billed, 1)),
                 "weight_unit": "oz",
                 "rated_on_dim": False,
                 "dimensions": None,
             }
-        kg = lb * KG_PER_LB
+        kg = round_tenth(lb * KG_PER_LB)
         volume = _dhl_volume(parcel.box)
         return {
-            "entered_weight": float(round_tenth(kg)),
-            "billed_weight": float(ceil_half(max(kg, volume))),
+            "entered_weight": float(kg),
+            "billed_weight": float(ceil_half(max(kg, volume, Decimal("0.5")))),
             "weight_unit": "kg",
-            "rated_on_dim": ceil_half(volume) > ceil_half(kg),
+            "rated_on_dim": ceil_half(volume) > ceil_half(max(kg, Decimal("0.5"))),
             "dimensions": (float(length), float(width), float(height)),
         }
 
