@@ -166,3 +166,128 @@ def pull(
     if result.count_check is not None and result.count_check.missing:
         click.echo(f"incomplete: {result.count_check}", err=True)
     return EXIT_FINDINGS
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="0: any free port.",
+)
+@click.option("--seed", type=int, help="World seed (default 2025, the sample month's).")
+@click.option(
+    "--latency", type=click.FloatRange(0), default=0.0, help="Seconds added per response."
+)
+@click.option(
+    "--rate-limit", type=click.FloatRange(0, 1), default=0.0, help="Share of requests answered 429."
+)
+@click.option(
+    "--retry-after",
+    default="1",
+    show_default=True,
+    metavar="S|date|none",
+    help="Retry-After on 429: seconds, an HTTP date, or none.",
+)
+@click.option(
+    "--server-errors", type=click.FloatRange(0, 1), default=0.0, help="Share answered 500."
+)
+@click.option(
+    "--drop", type=click.FloatRange(0, 1), default=0.0, help="Share of connections dropped."
+)
+@click.option(
+    "--slow", type=click.FloatRange(0, 1), default=0.0, help="Share answered after 30 seconds."
+)
+@click.option(
+    "--token-ttl", type=click.FloatRange(min=0, min_open=True), help="Issued tokens expire."
+)
+@click.option("--page-size-cap", type=click.IntRange(1), help="Most records per list page.")
+@click.option(
+    "--cursor-style",
+    type=click.Choice(["next_cursor", "cursor", "next", "pagination", "meta", "none"]),
+    default="next_cursor",
+    show_default=True,
+    help="Where list pages put the next cursor.",
+)
+@click.option(
+    "--error-shape",
+    type=click.Choice(["docs", "spec", "validation", "auth"]),
+    default="docs",
+    show_default=True,
+    help="Which of OKC's four error body shapes to answer with.",
+)
+def sandbox(
+    host: str,
+    port: int,
+    seed: int | None,
+    latency: float,
+    rate_limit: float,
+    retry_after: str,
+    server_errors: float,
+    drop: float,
+    slow: float,
+    token_ttl: float | None,
+    page_size_cap: int | None,
+    cursor_style: str,
+    error_shape: str,
+) -> int:
+    """Serve a local fake of the OKC API with generated data, until Ctrl-C.
+
+    Point OKC_BASE_URL at it and use the printed credentials. The data is generated
+    (deterministic for --seed), never OK Capsule's.
+    """
+    from okc_recon.sandbox import DEFAULT_SEED, Faults, Sandbox
+
+    retry: str | None = None if retry_after.lower() == "none" else retry_after
+    try:
+        faults = Faults(
+            latency=latency,
+            rate_limit_rate=rate_limit,
+            retry_after=retry,
+            server_error_rate=server_errors,
+            drop_rate=drop,
+            slow_rate=slow,
+            slow_seconds=30.0,
+            token_ttl=token_ttl,
+            page_size_cap=page_size_cap,
+            cursor_style=cursor_style,
+            error_shape=error_shape,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    box = Sandbox(seed if seed is not None else DEFAULT_SEED, faults=faults, host=host, port=port)
+    try:
+        box.start()
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    world = box.world
+    rule = "=" * 72
+    click.echo(
+        "\n".join(
+            [
+                rule,
+                "  LOCAL OKC SANDBOX: generated data, NOT OK Capsule's API",
+                rule,
+                f"  URL        {box.base_url}   (seed {world.seed}: {len(world.orders)} orders, "
+                f"{len(world.fulfillments)} fulfillments)",
+                f"  username   {box.username}",
+                f"  password   {box.password}",
+                f"  token      {box.access_token}   (static, never expires)",
+                "",
+                "  For okc-recon in another shell:",
+                f"    export OKC_BASE_URL={box.base_url}",
+                f"    export OKC_ACCESS_TOKEN={box.access_token}",
+                "",
+                "  Ctrl-C stops it.",
+                rule,
+            ]
+        )
+    )
+    sys.stdout.flush()
+    try:
+        box.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("sandbox stopped")
+    return EXIT_OK
