@@ -5,18 +5,23 @@ beat ``concurrency / latency`` requests per second: the *limit*. The pull should
 ≥ 80 % of it, and be ≥ 10× a sequential one-request-at-a-time loop measured in the same run
 (on a sample of orders, extrapolated to all of them).
 
+The sandbox runs in its own process, as the real API would: in-process, its handler threads
+and the client would share one interpreter lock, and the benchmark would measure that
+contention instead of the client. Both figures print the machine's load average, because
+on a busy 2-core machine every request costs more CPU time than on an idle one.
+
     python -m benchmarks pull          # or: python -m benchmarks.bench_pull [orders]
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
 import time
+from multiprocessing.connection import Connection
 
 from benchmarks._common import Figure, print_table
-from okc_recon.api import OKCClient, pull_fulfillments
-from okc_recon.config import Secret, Settings
-from okc_recon.sandbox import Faults, Sandbox
 
 ORDERS = 2000
 LATENCY = 0.05
@@ -24,24 +29,43 @@ CONCURRENCY = 16
 SEQUENTIAL_SAMPLE = 60
 
 
-def main(orders: int = ORDERS) -> list[Figure]:
+def _serve(conn: Connection, orders: int) -> None:
+    """Child process: run the sandbox until the parent says stop."""
+    from okc_recon.sandbox import Faults, Sandbox
+
     with Sandbox(seed=2025, faults=Faults(latency=LATENCY), port=0) as sb:
         order_ids = [str(o["id"]) for o in sb.world.orders][:orders]
+        wanted = set(order_ids)
+        records = [f for f in sb.world.fulfillments if f.get("order_id") in wanted]
+        expected = (len(records), sorted(str(f["id"]) for f in records if f.get("id")))
+        conn.send((sb.base_url, sb.access_token, order_ids, expected))
+        conn.recv()
+
+
+def main(orders: int = ORDERS) -> list[Figure]:
+    from okc_recon.api import OKCClient, pull_fulfillments
+    from okc_recon.config import Secret, Settings
+
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    server = context.Process(target=_serve, args=(child, orders), daemon=True)
+    server.start()
+    try:
+        base_url, token, order_ids, expected = parent.recv()
         if len(order_ids) < orders:
             raise SystemExit(f"the sandbox world has only {len(order_ids)} orders")
         settings = Settings(
-            base_url=sb.base_url,
-            access_token=Secret(sb.access_token),
+            base_url=base_url,
+            access_token=Secret(token),
             concurrency=CONCURRENCY,
             page_size=250,
         )
-        wanted = set(order_ids)
-        expected = sum(1 for f in sb.world.fulfillments if f.get("order_id") in wanted)
+        load = os.getloadavg()[0]
 
         # the sequential baseline: the same client, one request at a time, on a sample
         sample = order_ids[:SEQUENTIAL_SAMPLE]
         with OKCClient(settings) as okc:
-            okc.statuses()  # connect and warm up outside the timing
+            okc.statuses()  # connect outside the timing
             started = time.perf_counter()
             for order_id in sample:
                 okc.order_fulfillments(order_id)
@@ -49,25 +73,35 @@ def main(orders: int = ORDERS) -> list[Figure]:
         sequential_rps = len(sample) / sequential_s
         sequential_all_s = orders / sequential_rps
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = pull_fulfillments(
             order_ids, settings=settings, concurrency=CONCURRENCY, progress=False
         )
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        parent.send("stop")
+        server.join(10)
 
     result.raise_for_failures()
-    got = result.fulfillments.height + result.rejected.height
-    if got != expected:
-        raise SystemExit(f"pull returned {got} records, the sandbox has {expected}")
+    count = result.fulfillments.height + result.rejected.height
+    ids = sorted(
+        i
+        for i in [*result.fulfillments["fulfillment_id"], *result.rejected["fulfillment_id"]]
+        if i is not None
+    )
+    if (count, ids) != expected:
+        raise SystemExit(f"pull returned {count} records, the sandbox has {expected[0]}")
     rps = result.requests / elapsed
     limit = CONCURRENCY / LATENCY
     share = rps / limit
     speedup = sequential_all_s / elapsed
     print(
-        f"{orders:,} orders, {result.requests:,} requests, {got:,} records in {elapsed:.2f} s; "
-        f"limit {limit:.0f} req/s ({CONCURRENCY} in flight × {LATENCY * 1000:.0f} ms); "
-        f"sequential: {sequential_rps:.1f} req/s on {len(sample)} orders "
-        f"→ {sequential_all_s:.1f} s extrapolated"
+        f"{orders:,} orders, {result.requests:,} requests, {count:,} records in "
+        f"{elapsed:.2f} s ({1000 * cpu / result.requests:.2f} ms client CPU per request, "
+        f"load average {load:.1f} on {os.cpu_count()} cores); limit {limit:.0f} req/s "
+        f"({CONCURRENCY} in flight × {LATENCY * 1000:.0f} ms); sequential: "
+        f"{sequential_rps:.1f} req/s on {len(sample)} orders → {sequential_all_s:.1f} s "
+        "extrapolated"
     )
     return [
         Figure("pull", "requests per second", rps, "req/s"),
