@@ -9,8 +9,11 @@ table of its own (``tblShipments_2``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -30,6 +33,8 @@ EXCEL_MAX_ROWS = 1_048_576
 _CHUNK_ROWS = 25_000
 # Rough bytes per cell, to decide when a sheet part may need ZIP64 sizes.
 _BYTES_PER_CELL = 80
+# Chunks rendered ahead of the one being compressed.
+_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -144,8 +149,7 @@ def add_sheet(
     cells = sum(p.length * len(p.block.data.columns) for p in part.placements)
 
     def rows() -> Iterator[bytes]:
-        for placement in part.placements:
-            yield from _placement_rows(placement, styles)
+        return _ahead(task for p in part.placements for task in _placement_tasks(p, styles))
 
     body = SheetBody(rows=rows, large=cells * _BYTES_PER_CELL > (1 << 31) - (1 << 26))
     if link_frames:
@@ -155,23 +159,37 @@ def add_sheet(
     return ws, body
 
 
-def _placement_rows(placement: Placement, styles: Styles) -> Iterator[bytes]:
+def _ahead(tasks: Iterable[Callable[[], bytes]]) -> Iterator[bytes]:
+    """The tasks' results in order, computed up to :data:`_AHEAD` at a time in threads.
+
+    Rendering is Polars work that releases the GIL but runs largely on one core per
+    expression; two chunks in flight use both cores while the archive compresses.
+    """
+    with ThreadPoolExecutor(max_workers=_AHEAD, thread_name_prefix="okc-render") as pool:
+        window: deque[Future[bytes]] = deque()
+        for task in tasks:
+            window.append(pool.submit(task))
+            if len(window) > _AHEAD:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+def _placement_tasks(placement: Placement, styles: Styles) -> Iterator[Callable[[], bytes]]:
     data = placement.block.data
     head = []
     if placement.title_row is not None and placement.block.title:
         title = placement.block.title + (" (continued)" if placement.part > 1 else "")
-        head.append(
-            py_row(
-                placement.title_row, [py_cell(f"A{placement.title_row}", title, style=styles.label)]
-            )
-        )
+        label = py_cell(f"A{placement.title_row}", title, style=styles.label)
+        head.append(py_row(placement.title_row, [label]))
     header = [
         py_cell(f"{col_letter(i)}{placement.header_row}", c.name)
         for i, c in enumerate(data.columns)
     ]
     head.append(py_row(placement.header_row, header))
-    yield "".join(head).encode()
+    text = "".join(head).encode()
+    yield lambda: text
     first = placement.header_row + 1
     for start in range(0, placement.length, _CHUNK_ROWS):
         length = min(_CHUNK_ROWS, placement.length - start)
-        yield data.render(first + start, placement.offset + start, length, styles)
+        yield partial(data.render, first + start, placement.offset + start, length, styles)

@@ -174,10 +174,17 @@ def _excel_match(column: str, op: str, value: object) -> pl.Expr:
         return (col == value).fill_null(False)
     if op == ">":
         return (col.cast(pl.Float64) > float(str(value))).fill_null(False)
-    equal = col.cast(pl.Utf8).str.to_lowercase() == str(value).lower()
+    # text columns arrive lower-cased (see _lowered): Excel compares text without case
+    equal = col == str(value).lower()
     if op == "=":
         return equal.fill_null(False)
     return (~equal).fill_null(True)  # "<>x" also selects blank cells
+
+
+def _lowered(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its text columns lower-cased, once, for :func:`_excel_match`."""
+    text = [n for n, d in frame.schema.items() if d == pl.Utf8]
+    return frame.with_columns(pl.col(text).str.to_lowercase())
 
 
 def _carrier_match(carrier: str) -> pl.Expr:
@@ -241,10 +248,9 @@ def _value(
     if measure.value is None and carrier is None and not extra and measure.alternatives == ((),):
         assert measure.count_column is not None
         return int(frame.select(pl.col(measure.count_column).is_not_null().sum()).item())
-    rows = frame.filter(selected)
     if measure.value is None:
-        return rows.height
-    total = rows.select(pl.col(measure.value).sum()).item()
+        return int(frame.select(selected.sum()).item())
+    total = frame.select(pl.col(measure.value).filter(selected).sum()).item()
     return Decimal(total or 0).quantize(CENT)
 
 
@@ -306,11 +312,11 @@ def add_summary(
         put(row, py_cell(f"B{row}", value, style=style, quoted_style=styles.text_quoted))
     note_row = 2 + len(facts)
 
-    frames = inputs.frames
+    frames = {key: _lowered(frame) for key, frame in inputs.frames.items()}
     distinct = [
         v
         for key in ("shipments", "exceptions", "unmatched")
-        for v in _distinct(frames.get(key), "carrier")
+        for v in _distinct(inputs.frames.get(key), "carrier")
     ]
     carriers = _ordered(iter(distinct), CARRIERS)
     if any(v is None for v in distinct):
@@ -370,7 +376,7 @@ def add_summary(
         issue_headers = _unique(["Issue", *(m.label for m in fixed), *named])
         for i, h in enumerate(issue_headers):
             put(issue_header, py_cell(f"{col_letter(i)}{issue_header}", h))
-        issues = _ordered(_distinct(exceptions, "issue_code"), ISSUE_CODES)
+        issues = _ordered(_distinct(inputs.frames["exceptions"], "issue_code"), ISSUE_CODES)
         row = issue_header
         for code in issues:
             row += 1

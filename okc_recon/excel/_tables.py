@@ -9,7 +9,6 @@ rows as SpreadsheetML, vectorised in Polars.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ from okc_recon.excel._xml import (
     col_letter,
     date_serial,
     datetime_serial,
+    needs_care,
+    style_attr,
     text_cell_expr,
     time_serial,
-    value_cell_expr,
 )
 
 __all__ = [
@@ -137,20 +137,22 @@ def _tracking_url(frame: pl.DataFrame) -> pl.Expr | None:
     return pl.when(key.str.contains(r"^[A-Za-z0-9]{6,40}$")).then(pl.concat_str([page, key]))
 
 
-def prepare(frame: pl.DataFrame, *, links: bool = False) -> pl.DataFrame:
+def prepare(
+    frame: pl.DataFrame, *, links: bool = False, url_after: str = "tracking_number"
+) -> pl.DataFrame:
     """``frame`` made safe to write: ids and nested values as text, secrets scrubbed.
 
-    With ``links``, a ``tracking_url`` column (the frame's own, or the carrier's public
-    tracking page) is placed after ``tracking_number``.
+    With ``links``, a ``tracking_url`` column (the carrier's public tracking page) is added
+    after ``url_after`` when the frame has none of its own.
     """
     frame = frame.drop([c for c in frame.columns if c.lower() == "label_url"])
     if links and "tracking_url" not in frame.columns:
         url = _tracking_url(frame)
         if url is not None:
             frame = frame.with_columns(url.alias("tracking_url"))
-            if "tracking_number" in frame.columns:
+            if url_after in frame.columns:
                 order = [c for c in frame.columns if c != "tracking_url"]
-                at = order.index("tracking_number") + 1
+                at = order.index(url_after) + 1
                 frame = frame.select([*order[:at], "tracking_url", *order[at:]])
     exprs: list[pl.Expr] = []
     for name, dtype in frame.schema.items():
@@ -164,6 +166,22 @@ def prepare(frame: pl.DataFrame, *, links: bool = False) -> pl.DataFrame:
     return frame.select(exprs)
 
 
+_TEXT_KINDS = ("text", "id", "url")
+_ROW_NAME = "__okc_row__"
+_ROW = pl.col(_ROW_NAME)
+
+
+def _concat(pieces: Sequence[str | pl.Expr]) -> pl.Expr:
+    """One ``concat_str`` of ``pieces``, adjacent literal texts merged."""
+    merged: list[str | pl.Expr] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in merged])
+
+
 @dataclass(frozen=True)
 class TableData:
     """A prepared frame and its sheet columns."""
@@ -172,8 +190,10 @@ class TableData:
     columns: tuple[Column, ...]
 
     @classmethod
-    def of(cls, frame: pl.DataFrame, *, links: bool = False) -> TableData:
-        prepared = prepare(frame, links=links)
+    def of(
+        cls, frame: pl.DataFrame, *, links: bool = False, url_after: str = "tracking_number"
+    ) -> TableData:
+        prepared = prepare(frame, links=links, url_after=url_after)
         names = _unique_headers(prepared.columns)
         prepared = prepared.rename(dict(zip(prepared.columns, names, strict=True)))
         columns = tuple(Column(n, _kind(n, d)) for n, d in prepared.schema.items())
@@ -183,53 +203,91 @@ class TableData:
     def height(self) -> int:
         return self.frame.height
 
-    def _cell(self, index: int, column: Column, ref: pl.Expr, styles: Styles) -> pl.Expr:
+    def _value(self, column: Column) -> tuple[pl.Expr, str | None, str]:
+        """The ``<v>`` text of a non-text column, its :class:`Styles` field, its cell type."""
         col = pl.col(column.name)
         dtype = self.frame.schema[column.name]
         kind = column.kind
-        if kind in ("text", "id", "url"):
-            style = {"text": None, "id": styles.id, "url": styles.link}[kind]
-            quoted = styles.id_quoted if kind == "id" else styles.text_quoted
-            return text_cell_expr(col, ref, style=style, quoted_style=quoted)
         if kind == "bool":
-            return value_cell_expr(col.cast(pl.Int8).cast(pl.Utf8), ref, style=None, kind="b")
+            return col.cast(pl.Int8).cast(pl.Utf8), None, "b"
         if kind == "date":
-            text = date_serial(col)
-            style = styles.date
-        elif kind == "datetime":
+            return date_serial(col), "date", "n"
+        if kind == "datetime":
             assert isinstance(dtype, pl.Datetime)
-            text = datetime_serial(col, dtype)
-            style = styles.datetime
-        elif kind == "time":
-            text = time_serial(col)
-            style = styles.time
-        elif kind == "float":
-            finite = col.cast(pl.Float64)
-            text = pl.when(finite.is_finite()).then(finite.cast(pl.Utf8))
-            style = styles.number
-        else:
-            text = col.cast(pl.Utf8)
-            style = styles.money if kind == "money" else styles.integer
-        return value_cell_expr(text, ref, style=style)
+            return datetime_serial(col, dtype), "datetime", "n"
+        if kind == "time":
+            return time_serial(col), "time", "n"
+        if kind == "float":
+            number = col.cast(pl.Float64)
+            return pl.when(number.is_finite()).then(number.cast(pl.Utf8)), "number", "n"
+        return col.cast(pl.Utf8), "money" if kind == "money" else "integer", "n"
 
     def render(self, first_row: int, offset: int, length: int, styles: Styles) -> bytes:
-        """Rows ``offset .. offset+length`` of the frame as ``<row>`` text from ``first_row``."""
+        """Rows ``offset .. offset+length`` of the frame as ``<row>`` text from ``first_row``.
+
+        One pass finds, per column of this chunk, whether it holds nulls and (for text)
+        values that need escaping, ``xml:space`` or a quote-prefix style; columns without
+        either are rendered by plain concatenation, the rest by the careful expressions.
+        """
         part = self.frame.slice(offset, length)
         if part.height == 0:
             return b""
-        row = pl.int_range(first_row, first_row + part.height, dtype=pl.Int64).cast(pl.Utf8)
-        exprs = [pl.concat_str([pl.lit('<row r="'), row, pl.lit('">')]).alias("_open")]
-        for index, column in enumerate(self.columns):
-            ref = pl.concat_str([pl.lit(col_letter(index)), row])
-            exprs.append(self._cell(index, column, ref, styles).alias(f"_c{index}"))
-        exprs.append(pl.lit("</row>").alias("_close"))
-        out = io.BytesIO()
-        # Cells are joined by a space and rows by a newline: whitespace between elements,
-        # which XML ignores. A left-out (null) cell leaves only a second space.
-        part.select(exprs).write_csv(
-            out, include_header=False, separator=" ", quote_style="never", null_value=""
-        )
-        return out.getvalue()
+        facts_exprs: list[pl.Expr] = []
+        values: dict[int, tuple[pl.Expr, int | None, str]] = {}  # value, style, cell type
+        for i, column in enumerate(self.columns):
+            col = pl.col(column.name)
+            if column.kind in _TEXT_KINDS:
+                facts_exprs.append(col.is_null().any().alias(f"null{i}"))
+                facts_exprs.append(needs_care(col).any().alias(f"care{i}"))
+            else:
+                value, key, kind = self._value(column)
+                values[i] = (value, getattr(styles, key) if key else None, kind)
+                facts_exprs.append(value.is_null().any().alias(f"null{i}"))
+        facts = part.select(facts_exprs).row(0, named=True)
+
+        pieces: list[str | pl.Expr] = ['<row r="', _ROW, '">']
+        for i, column in enumerate(self.columns):
+            letter = col_letter(i)
+            if column.kind in _TEXT_KINDS:
+                col = pl.col(column.name)
+                style = {"text": None, "id": styles.id, "url": styles.link}[column.kind]
+                quoted = styles.id_quoted if column.kind == "id" else styles.text_quoted
+                if facts[f"care{i}"]:
+                    cell: list[str | pl.Expr] = [
+                        text_cell_expr(
+                            col,
+                            pl.concat_str([pl.lit(letter), _ROW]),
+                            style=style,
+                            quoted_style=quoted,
+                        )
+                    ]
+                else:
+                    cell = [
+                        f'<c r="{letter}',
+                        _ROW,
+                        f'"{style_attr(style)} t="inlineStr"><is><t>',
+                        col,
+                        "</t></is></c>",
+                    ]
+            else:
+                value, style, kind = values[i]
+                type_attr = "" if kind == "n" else f' t="{kind}"'
+                cell = [
+                    f'<c r="{letter}',
+                    _ROW,
+                    f'"{style_attr(style)}{type_attr}><v>',
+                    value,
+                    "</v></c>",
+                ]
+            if facts[f"null{i}"]:
+                pieces.append(_concat(cell).fill_null(""))
+            else:
+                pieces.extend(cell)
+        pieces.append("</row>")
+        rows = pl.int_range(first_row, first_row + part.height, dtype=pl.Int64).cast(pl.Utf8)
+        text = part.with_columns(rows.alias(_ROW_NAME)).select(_concat(pieces).str.join(""))
+        data = text.to_series().to_arrow().buffers()[2]
+        return b"" if data is None else data.to_pybytes()
 
     def links(self, first_row: int, offset: int, length: int) -> pl.DataFrame:
         """``ref``/``url`` of the rows whose ``url`` cells can be hyperlinks."""

@@ -254,7 +254,8 @@ def _blocks(
     info: RunInfo,
 ) -> dict[str, list[Block]]:
     shipments = TableData.of(recon.shipments, links=True)
-    exceptions = TableData.of(_exceptions(recon.exceptions), links=True)
+    # the claim columns stay first (SPEC §7); the tracking link follows them
+    exceptions = TableData.of(_exceptions(recon.exceptions), links=True, url_after="detail")
     invoice_lines = TableData.of(recon.invoice_lines)
     unmatched = TableData.of(recon.unmatched, links=True)
     cannot = TableData.of(_frame(_attr(recon, "cannot_reconcile"), _CANNOT_RECONCILE_SCHEMA))

@@ -88,45 +88,38 @@ def escape_expr(text: pl.Expr) -> pl.Expr:
     return pl.when(needs).then(escaped).otherwise(cut)
 
 
-def _style_attr(style: int | None) -> str:
+def style_attr(style: int | None) -> str:
+    """The ``s="…"`` attribute of a style index (nothing for the default style 0)."""
     return "" if not style else f' s="{style}"'
+
+
+def needs_care(text: pl.Expr) -> pl.Expr:
+    """Text that needs more than plain concatenation: escaping, ``xml:space``, a quote-prefix
+    style, or cutting to :data:`EXCEL_MAX_TEXT`."""
+    return text.str.contains(
+        r"^[\s=+\-@]|\s$|[&<>\r\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
+    ) | (text.str.len_bytes() > EXCEL_MAX_TEXT)
 
 
 def text_cell_expr(text: pl.Expr, ref: pl.Expr, *, style: int | None, quoted_style: int) -> pl.Expr:
     """``<c>`` inline-string cells for ``text`` (null stays null: the cell is left out)."""
     space = pl.when(text.str.contains(r"^\s|\s$")).then(pl.lit(' xml:space="preserve"'))
-    style_attr = (
+    styled = (
         pl.when(text.str.contains(DANGEROUS_START))
-        .then(pl.lit(_style_attr(quoted_style)))
-        .otherwise(pl.lit(_style_attr(style)))
+        .then(pl.lit(style_attr(quoted_style)))
+        .otherwise(pl.lit(style_attr(style)))
     )
     return pl.concat_str(
         [
             pl.lit('<c r="'),
             ref,
             pl.lit('"'),
-            style_attr,
+            styled,
             pl.lit(' t="inlineStr"><is><t'),
             space.otherwise(pl.lit("")),
             pl.lit(">"),
             escape_expr(text),
             pl.lit("</t></is></c>"),
-        ]
-    )
-
-
-def value_cell_expr(
-    value_text: pl.Expr, ref: pl.Expr, *, style: int | None, kind: str = "n"
-) -> pl.Expr:
-    """``<c>`` cells holding a number (``kind="n"``) or a boolean (``"b"``, text 1/0)."""
-    type_attr = "" if kind == "n" else f' t="{kind}"'
-    return pl.concat_str(
-        [
-            pl.lit('<c r="'),
-            ref,
-            pl.lit(f'"{_style_attr(style)}{type_attr}><v>'),
-            value_text,
-            pl.lit("</v></c>"),
         ]
     )
 
@@ -173,15 +166,15 @@ def py_cell(
         cached = "" if value is None else _cached(value)
         if isinstance(value, str):
             return (
-                f'<c r="{ref}"{_style_attr(style)} t="str"><f>{_escape_py(formula)}</f>'
+                f'<c r="{ref}"{style_attr(style)} t="str"><f>{_escape_py(formula)}</f>'
                 f"<v>{_escape_py(value)}</v></c>"
             )
         if isinstance(value, bool):
             return (
-                f'<c r="{ref}"{_style_attr(style)} t="b"><f>{_escape_py(formula)}</f>'
+                f'<c r="{ref}"{style_attr(style)} t="b"><f>{_escape_py(formula)}</f>'
                 f"<v>{cached}</v></c>"
             )
-        return f'<c r="{ref}"{_style_attr(style)}><f>{_escape_py(formula)}</f><v>{cached}</v></c>'
+        return f'<c r="{ref}"{style_attr(style)}><f>{_escape_py(formula)}</f><v>{cached}</v></c>'
     if value is None:
         return ""
     if isinstance(value, str):
@@ -191,12 +184,12 @@ def py_cell(
             style = quoted_style
         space = ' xml:space="preserve"' if value != value.strip() else ""
         return (
-            f'<c r="{ref}"{_style_attr(style)} t="inlineStr"><is><t{space}>'
+            f'<c r="{ref}"{style_attr(style)} t="inlineStr"><is><t{space}>'
             f"{_escape_py(value)}</t></is></c>"
         )
     if isinstance(value, bool):
-        return f'<c r="{ref}"{_style_attr(style)} t="b"><v>{int(value)}</v></c>'
-    return f'<c r="{ref}"{_style_attr(style)}><v>{_cached(value)}</v></c>'
+        return f'<c r="{ref}"{style_attr(style)} t="b"><v>{int(value)}</v></c>'
+    return f'<c r="{ref}"{style_attr(style)}><v>{_cached(value)}</v></c>'
 
 
 def _cached(value: object) -> str:
