@@ -31,7 +31,9 @@ from okc_recon.errors import (
 if TYPE_CHECKING:
     from okc_recon.api import OKCClient, PullResult, pull_fulfillments
     from okc_recon.config import Secret, Settings
+    from okc_recon.excel import write_workbook
     from okc_recon.fulfillments import read_fulfillments, write_fulfillments
+    from okc_recon.runinfo import InputFile, RunInfo
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY: dict[str, str] = {
@@ -42,6 +44,9 @@ _LAZY: dict[str, str] = {
     "write_fulfillments": "okc_recon.fulfillments",
     "Secret": "okc_recon.config",
     "Settings": "okc_recon.config",
+    "InputFile": "okc_recon.runinfo",
+    "RunInfo": "okc_recon.runinfo",
+    "write_workbook": "okc_recon.excel",
 }
 
 # sorted; tests check it is, and that every lazy name is listed
@@ -51,6 +56,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "ExportError",
+    "InputFile",
     "InvoiceFormatError",
     "NotFoundError",
     "OKCClient",
@@ -59,6 +65,7 @@ __all__ = [
     "PullResult",
     "RateLimitError",
     "ResponseShapeError",
+    "RunInfo",
     "Secret",
     "ServerError",
     "Settings",
@@ -67,6 +74,7 @@ __all__ = [
     "pull_fulfillments",
     "read_fulfillments",
     "write_fulfillments",
+    "write_workbook",
 ]
 
 
