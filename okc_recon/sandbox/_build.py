@@ -362,10 +362,17 @@ class Builder:
         transit = service.transit_days(zone)
         return all(is_business_day(day + timedelta(days=i)) for i in range(1, transit + 1))
 
-    def new_order(self, rng: random.Random, period: str, created: datetime, abroad: bool) -> Order:
+    def new_order(
+        self,
+        rng: random.Random,
+        period: str,
+        created: datetime,
+        abroad: bool,
+        destination: tuple[str, str, int, tuple[int, int]] | None = None,
+    ) -> Order:
         self._order_number += 1
         if abroad:
-            country, city, _, _ = rng.choice(_ABROAD)
+            country, city, _, _ = destination or rng.choice(_ABROAD)
             address = {
                 "city": city,
                 "province_name": "",
@@ -816,14 +823,15 @@ class Builder:
                     parcel.status = "Canceled" if kind == "canceled" else "Pending"
                 made.append(order)
                 continue
-            zone = _pick(rng, _ZONES)
+            destination = rng.choice(_ABROAD) if abroad else None
+            zone = destination[2] if destination else _pick(rng, _ZONES)
             ship = self.ship_day(rng, service, zone, business)
             if ship is None:  # an express service in a month without room: use ground
-                service = SERVICES["ups_ground"]
+                service, abroad, destination = SERVICES["ups_ground"], False, None
                 ship = rng.choice(business)
             created_day = ship - timedelta(days=rng.randint(1, 4))
             created = datetime.combine(created_day, time(rng.randint(0, 23), rng.randint(0, 59)))
-            order = self.new_order(rng, month, created, abroad)
+            order = self.new_order(rng, month, created, abroad, destination)
             count = rng.choices((1, 2, 3), weights=(78, 18, 4))[0]
             for i in range(count):
                 when = ship

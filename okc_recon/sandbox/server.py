@@ -137,12 +137,14 @@ class SandboxStats:
 
     ``by_route`` counts requests by route template (``"GET /v2/fulfillments/{id}"``);
     ``faults`` counts injected faults (``rate_limit``, ``server_error``, ``drop``, ``slow``,
-    ``fail_route``, ``token_expired``, ``unauthorized``).
+    ``fail_route``, ``token_expired``, ``unauthorized``); ``connections`` counts the TCP
+    connections accepted (keep-alive clients reuse theirs).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._total = 0
+        self._connections = 0
         self._routes: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
 
@@ -150,6 +152,11 @@ class SandboxStats:
     def total(self) -> int:
         with self._lock:
             return self._total
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            return self._connections
 
     @property
     def by_route(self) -> Counter[str]:
@@ -165,6 +172,7 @@ class SandboxStats:
         """Zero every counter."""
         with self._lock:
             self._total = 0
+            self._connections = 0
             self._routes.clear()
             self._faults.clear()
 
@@ -172,6 +180,10 @@ class SandboxStats:
         with self._lock:
             self._total += 1
             self._routes[route] += 1
+
+    def _connected(self) -> None:
+        with self._lock:
+            self._connections += 1
 
     def _fault(self, name: str) -> None:
         with self._lock:
@@ -208,7 +220,8 @@ def _decode_cursor(cursor: str) -> str:
     if cursor.startswith(_CURSOR_PREFIX):
         payload = cursor[len(_CURSOR_PREFIX) :]
         try:
-            return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+            padded = payload + "=" * (-len(payload) % 4)
+            return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise _ApiError(
                 422,
@@ -465,6 +478,7 @@ class _App:
     def track(self, conn: socket.socket, thread: threading.Thread) -> None:
         with self._lock:
             self._conns[conn] = thread
+        self.stats._connected()
 
     def untrack(self, conn: socket.socket, thread: threading.Thread) -> None:
         with self._lock:
