@@ -28,6 +28,7 @@ import email.utils
 import hashlib
 import json
 import logging
+import math
 import re
 import secrets
 import socket
@@ -605,9 +606,9 @@ class _App:
         if exc.status == 429:
             retry = self.faults.retry_after
             if retry == "date":
-                headers.append(
-                    ("Retry-After", email.utils.formatdate(time.time() + 1, usegmt=True))
-                )
+                # HTTP dates have whole seconds: round up so the wait is at least a second.
+                retry_at = math.ceil(time.time()) + 1
+                headers.append(("Retry-After", email.utils.formatdate(retry_at, usegmt=True)))
             elif retry is not None:
                 headers.append(("Retry-After", retry))
             reset = datetime.now(UTC) + timedelta(seconds=1)
