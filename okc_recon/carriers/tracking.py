@@ -50,19 +50,27 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import polars as pl
+
 __all__ = [
     "CARRIER_FORMATS",
     "FORMATS",
     "KINDS",
     "NO_CHECK_DIGIT",
+    "carrier_mismatch",
     "check_digit",
+    "detect_carrier",
     "detect_carrier_one",
+    "is_float_artifact",
     "is_float_artifact_one",
     "is_valid_one",
     "make_barcode_forms",
     "make_tracking_number",
+    "tracking_format",
     "tracking_format_one",
+    "tracking_key",
     "tracking_key_one",
+    "valid_for_carrier",
 ]
 
 
@@ -315,10 +323,10 @@ _FLOAT_ARTIFACT = re.compile(
 
 
 def _is_removed(char: str) -> bool:
-    # spaces, every non-printing character (control, format: BOM, zero-width space, soft
-    # hyphen, ...), dashes of every kind and the minus sign
+    # spaces, non-printing characters (controls, and format characters: BOM, zero-width
+    # space, soft hyphen, ...), dashes of every kind and the minus sign
     category = unicodedata.category(char)
-    return char.isspace() or category[0] == "C" or category == "Pd" or char == "\u2212"
+    return char.isspace() or category in ("Cc", "Cf", "Pd") or char == "\u2212"
 
 
 def _clean_one(raw: str) -> str:
@@ -570,3 +578,370 @@ def make_barcode_forms(number: str, *, zip_code: str | None = None) -> list[str]
 
 def _digit_block(seed: str, n: int) -> str:
     return f"{zlib.crc32(seed.encode()):0{n}d}"[-n:]
+
+
+# --- Polars expressions ------------------------------------------------------------------------
+#
+# Each public expression is one batch function over whole columns (``map_batches``), inside
+# which plain Polars expressions run in stages on a frame. Written as one nested expression,
+# the digit sums below refer to their input about a hundred times; Polars then builds and
+# evaluates that input a hundred times over (and composing ``tracking_format(tracking_key(…))``
+# multiplies the two), which is minutes on a million rows instead of a fraction of a second.
+# No Python runs per row.
+#
+# The scalar rules above weigh digits from the left. Every check digit here sits at the end of
+# its number, so the same sums can be taken from the right: position r = 0 is the digit next to
+# the check digit, and zero padding changes no sum. That makes one array of digits per key
+# serve every format (the key padded with zeros to a fixed width, its bytes read as an array),
+# and each sum one product with a constant array of weights. Seen from the right:
+#
+# - USPS mod10, FedEx 15 and SSCC-18 (odd-length serials, or even-length with odd ×3):
+#   r even ×3, r odd ×1; prepending "92" adds 9×3 + 2 = 29, "91" adds 28;
+# - UPS (15 characters, odd ×2 from the left): r odd ×2, r even ×1;
+# - FedEx 12 and the 13-digit serial of the 34-digit barcode: weights 1, 3, 7 by r mod 3;
+# - S10: weights 7, 9, 5, 3, 2, 4, 6, 8 for r = 0…7.
+
+_SERIAL_DIGITS = 25  # the longest serial weighed: a 26-digit IMpb number minus its check digit
+_REMOVE = r"[\s\p{Cc}\p{Cf}\p{Pd}\x{2212}]"
+_ARTIFACT_RE = "^(?:" + _FLOAT_ARTIFACT.pattern + ")$"
+_S10_WEIGHTS_FROM_RIGHT = (7, 9, 5, 3, 2, 4, 6, 8)
+_FEDEX_12_WEIGHTS_FROM_RIGHT = (1, 3, 7)
+_NULL_TEXT = pl.lit(None, dtype=pl.Utf8)
+
+
+def _with_digit_bytes(frame: pl.DataFrame, text: str, width: int) -> pl.DataFrame:
+    """Add the bytes of column ``text`` (digit strings of at most ``width`` characters, padded
+    in front with ``"0"``) as UInt8 columns ``_b0`` … ``_b{width-1}``: ``ord("0")`` plus each
+    digit, null where the row has no such string. Reading the padded text's bytes as one
+    array and splitting it is far cheaper than slicing strings digit by digit."""
+    padded = pl.col(text).str.pad_start(width, "0").cast(pl.Binary)
+    array = padded.bin.reinterpret(dtype=pl.Array(pl.UInt8, width))
+    fields = [f"_b{i}" for i in range(width)]
+    return frame.with_columns(_bytes=array.arr.to_struct(fields=fields)).unnest("_bytes")
+
+
+_Weight = Callable[[int], int]
+
+
+def _check_byte(width: int, *, after: int = 0) -> pl.Expr:
+    """The check digit of :func:`_with_digit_bytes` columns: the last character, or the one
+    ``after`` characters before the end (S10 numbers end in a country code)."""
+    return pl.col(f"_b{width - 1 - after}").cast(pl.Int16) - ord("0")
+
+
+def _weighted_sum(
+    width: int, weight: _Weight, below: int, *, after: int = 0, letters: bool = False
+) -> pl.Expr:
+    """Σ weight(r) × serial digit r over r < ``below``, in :func:`_with_digit_bytes` columns,
+    where serial digit r (from the right, from 0) sits just before the check digit (see
+    :func:`_check_byte` for ``after``). With ``letters``, a letter counts as UPS maps it:
+    (ASCII code - 3) mod 10."""
+    total: pl.Expr = pl.lit(0, dtype=pl.Int16)
+    offset = 0
+    for r in range(min(below, width - 1 - after)):
+        if not weight(r):
+            continue
+        byte = pl.col(f"_b{width - 2 - after - r}").cast(pl.Int16)
+        if letters:
+            value = pl.when(byte >= ord("A")).then((byte - 3) % 10).otherwise(byte - ord("0"))
+            total = total + value * weight(r)
+        else:
+            # the "0" offset of every digit byte comes off once, at the end
+            total = total + byte * weight(r)
+            offset += ord("0") * weight(r)
+    return total - offset
+
+
+def _mod10_check(total: pl.Expr, plus: int = 0) -> pl.Expr:
+    return (10 - (total + plus) % 10) % 10
+
+
+def _usps_weight(r: int) -> int:
+    return 3 if r % 2 == 0 else 1
+
+
+def _clean(expr: pl.Expr) -> pl.Expr:
+    return expr.cast(pl.Utf8).str.replace_all(_REMOVE, "").str.to_uppercase()
+
+
+def _batch(
+    function: Callable[[pl.Series], pl.Series], dtype: pl.DataType, *inputs: pl.Expr
+) -> pl.Expr:
+    # the first input keeps its name, so the result is named after it as Polars does
+    first, *others = (e.cast(pl.Utf8) for e in inputs)
+    source = first
+    if others:
+        source = pl.struct(first, *(e.alias(f"_okc_recon_in{i}") for i, e in enumerate(others)))
+    return source.map_batches(function, return_dtype=dtype, is_elementwise=True)
+
+
+def _float_artifact_series(raw: pl.Series) -> pl.Series:
+    return raw.to_frame("raw").select(_clean(pl.col("raw")).str.contains(_ARTIFACT_RE)).to_series()
+
+
+def is_float_artifact(expr: pl.Expr) -> pl.Expr:
+    """Whether each value is a number Excel mangled: ``7.9464E+11``, ``794644790148.0``, ….
+
+    Boolean; null stays null. Such a value has no tracking key (:func:`tracking_key`): the
+    digits Excel dropped cannot be recovered, so it is reported, never repaired.
+
+    >>> pl.select(is_float_artifact(pl.lit("7.94644790148e+11"))).item()
+    True
+    """
+    return _batch(_float_artifact_series, pl.Boolean(), expr)
+
+
+def _strip_routing(frame: pl.DataFrame) -> pl.Series:
+    """:func:`_strip_routing_one` for column ``_routed`` (digit strings starting ``420``)."""
+    width = 38  # 420 + ZIP+4 + a 26-digit number
+    frame = _with_digit_bytes(frame, "_routed", width)
+    check = _check_byte(width)
+    usps = [_weighted_sum(width, _usps_weight, below) for below in (19, 21, 25)]
+    frame = frame.with_columns(
+        _ok20=pl.any_horizontal(_mod10_check(usps[0], plus) == check for plus in (0, 29, 28)),
+        _ok22=_mod10_check(usps[1]) == check,
+        _ok26=_mod10_check(usps[2]) == check,
+    )
+    ok20, ok22, ok26 = pl.col("_ok20"), pl.col("_ok22"), pl.col("_ok26")
+    routed, length = pl.col("_routed"), pl.col("_length")
+    after_zip5 = routed.str.contains(r"^420[0-9]{5}9[1-5]")
+    after_zip9 = routed.str.contains(r"^420[0-9]{9}9[1-5]")
+    zip5, zip9 = routed.str.slice(8), routed.str.slice(12)
+    stripped = (
+        pl.when((length == 30) & after_zip5 & ok22)
+        .then(zip5)
+        .when((length == 34) & after_zip9 & ok22)
+        .then(zip9)
+        .when((length == 34) & after_zip5 & ok26)
+        .then(zip5)
+        .when((length == 38) & after_zip9 & ok26)
+        .then(zip9)
+        .when((length == 28) & ok20)
+        .then(zip5)
+        .when((length == 32) & ok20)
+        .then(zip9)
+        .otherwise(routed)
+    )
+    return frame.select(stripped).to_series()
+
+
+def _tracking_key_series(raw: pl.Series) -> pl.Series:
+    cleaned = pl.col("_cleaned")
+    frame = raw.to_frame("raw").select(_cleaned=_clean(pl.col("raw")))
+    frame = frame.with_columns(
+        _digits=cleaned.str.contains(r"^[0-9]+$"),
+        _length=cleaned.str.len_bytes(),
+        _unusable=(cleaned == "") | cleaned.str.contains(_ARTIFACT_RE),
+    )
+    is_digits, length = pl.col("_digits"), pl.col("_length")
+    key = (
+        pl.when(pl.col("_unusable"))
+        .then(_NULL_TEXT)
+        .when(is_digits & (length == 34) & cleaned.str.contains(r"^(?:10|96)"))
+        .then(cleaned.str.slice(-12))
+        .when(is_digits & (length == 22) & cleaned.str.starts_with("96"))
+        .then(cleaned.str.slice(-15))
+    )
+    # USPS routing prefixes are rare: strip them on those rows only, then put them back
+    routed = (
+        frame.with_row_index("_row")
+        .filter(is_digits & (length >= 28) & cleaned.str.starts_with("420"))
+        .select("_row", _routed=cleaned, _length=length)
+    )
+    if routed.height:
+        stripped = pl.repeat(None, frame.height, dtype=pl.Utf8, eager=True)
+        stripped = stripped.scatter(routed["_row"], _strip_routing(routed))
+        frame = frame.with_columns(_stripped=stripped)
+        key = key.when(pl.col("_stripped").is_not_null()).then(pl.col("_stripped"))
+    return frame.select(key.otherwise(cleaned)).to_series().alias(raw.name)
+
+
+def tracking_key(expr: pl.Expr) -> pl.Expr:
+    """The tracking key of each raw value (carrier-formats §3.7): what invoices and OKC match on.
+
+    Text, trimmed, upper case, without spaces, hyphens and non-printing characters; null when
+    nothing is left or the value is an Excel float artifact (:func:`is_float_artifact`).
+    Scanned barcodes become the number printed for people: USPS ``420`` + ZIP5 / ZIP+4
+    prefixes are stripped when what remains is a valid USPS-style number (``9[1-5]…``
+    22-digit numbers first, then 26-digit, then 20-digit), FedEx 34-digit ``10…`` / ``96…``
+    barcodes become their last 12 digits and 22-digit ``96…`` barcodes their last 15.
+    Leading zeros are kept. Any other value is kept as cleaned, valid or not: validity is
+    :func:`tracking_format`'s business.
+
+    >>> df = pl.DataFrame({"raw": ["1z 5r8 939 03 5756 7127", "420 22153 91010268373310000395 21"]})
+    >>> df.select(tracking_key(pl.col("raw")))["raw"].to_list()
+    ['1Z5R89390357567127', '9101026837331000039521']
+    """
+    return _batch(_tracking_key_series, pl.Utf8(), expr)
+
+
+def _format_series(keys: pl.Series) -> pl.Series:
+    """The format of each key (null: none), computed in stages on a frame."""
+    key = pl.col("_key")
+    frame = keys.to_frame("_key").with_columns(
+        _length=key.str.len_bytes(),
+        _digits=key.str.contains(r"^[0-9]+$"),
+        _ups=key.str.contains(r"^1Z[0-9A-Z]{15}[0-9]$"),
+        _s10=key.str.contains(r"^[A-Z]{2}[0-9]{9}[A-Z]{2}$"),
+    )
+    length, is_digits, is_ups, is_s10 = (
+        pl.col("_length"),
+        pl.col("_digits"),
+        pl.col("_ups"),
+        pl.col("_s10"),
+    )
+    # keys of up to 26 characters as bytes; letters and other characters too, since every
+    # rule below also asks for its pattern
+    width = _SERIAL_DIGITS + 1
+    frame = _with_digit_bytes(frame, "_key", width)
+    frame = frame.with_columns(
+        _check=_check_byte(width),
+        _s10_given=_check_byte(width, after=2),
+        _impb=key.str.contains(r"^9[1-5]"),
+        _usps=_mod10_check(_weighted_sum(width, _usps_weight, _SERIAL_DIGITS)),
+        # UPS: the 15 characters between "1Z" and the check digit, letters mapped
+        _ups_check=_mod10_check(
+            _weighted_sum(width, lambda r: 2 if r % 2 else 1, 15, letters=True)
+        ),
+        _fedex_12=_weighted_sum(width, lambda r: _FEDEX_12_WEIGHTS_FROM_RIGHT[r % 3], 11) % 11 % 10,
+        _s10_rest=_weighted_sum(width, lambda r: _S10_WEIGHTS_FROM_RIGHT[r], 8, after=2) % 11,
+        # DHL: the serial's value mod 7, as Σ digit r × (10**r mod 7)
+        _dhl=_weighted_sum(width, lambda r: pow(10, r, 7), 10) % 7,
+    )
+    check, usps, s10_rest = pl.col("_check"), pl.col("_usps"), pl.col("_s10_rest")
+    # S10: 11 - r, where 10 becomes 0 and 11 becomes 5
+    s10 = pl.when(s10_rest == 0).then(5).when(s10_rest == 1).then(0).otherwise(11 - s10_rest)
+    impb = is_digits & pl.col("_impb")
+
+    def digits_of(n: int) -> pl.Expr:
+        return is_digits & (length == n)
+
+    rules: list[tuple[str, pl.Expr]] = [
+        ("ups_1z", is_ups & (pl.col("_ups_check") == check)),
+        ("fedex_express_12", digits_of(12) & (pl.col("_fedex_12") == check)),
+        ("fedex_ground_15", digits_of(15) & (usps == check)),
+        ("fedex_sscc_18", digits_of(18) & (usps == check)),
+        # prepending 92 / 91 adds 29 / 28 to the sum: 1 / 2 off the plain check digit
+        ("fedex_smartpost_20", digits_of(20) & ((usps + 1) % 10 == check)),
+        ("usps_legacy_20", digits_of(20) & (usps == check)),
+        ("usps_impb_20", digits_of(20) & ((usps + 2) % 10 == check)),
+        ("usps_impb_22", impb & (length == 22) & (usps == check)),
+        ("usps_impb_26", impb & (length == 26) & (usps == check)),
+        ("usps_s10", is_s10 & (s10 == pl.col("_s10_given"))),
+        ("dhl_express_10", digits_of(10) & (pl.col("_dhl") == check)),
+        ("dhl_express_11", digits_of(11) & (pl.col("_dhl") == check)),
+        ("dhl_express_piece", key.str.contains(r"^J[A-Z]{2,3}[0-9]{9,10}$")),
+        ("dhl_ecommerce", key.str.contains(r"^(?:GM|LX|RX|UV|CN|SG|TH|IN|HK|MY)[0-9]{10,39}$")),
+    ]
+    # an integer code per row, named at the end: far cheaper than a chain of text values
+    code: pl.Expr = pl.lit(None, dtype=pl.UInt8)
+    for number, (_name, holds) in reversed(list(enumerate(rules))):
+        code = pl.when(holds.fill_null(False)).then(pl.lit(number, dtype=pl.UInt8)).otherwise(code)
+    named = {number: name for number, (name, _holds) in enumerate(rules)}
+    names = pl.col("_code").replace_strict(named, return_dtype=pl.Utf8)
+    return frame.select(_code=code).select(names).to_series().alias(keys.name)
+
+
+def tracking_format(key: pl.Expr) -> pl.Expr:
+    """The name of each key's format (see :data:`FORMATS`): the first whose pattern and check
+    digit both hold; null when none does, or the key is null.
+
+    ``dhl_express_piece`` and ``dhl_ecommerce`` have no check digit (:data:`NO_CHECK_DIGIT`):
+    they are recognised by their pattern alone.
+
+    >>> pl.select(tracking_format(pl.lit("986578788855"))).item()
+    'fedex_express_12'
+    """
+    return _batch(_format_series, pl.Utf8(), key)
+
+
+def _valid_expr(key: pl.Expr, fmt: pl.Expr, carrier: pl.Expr) -> pl.Expr:
+    result: pl.Expr = pl.lit(None, dtype=pl.Boolean)
+    for name, formats in CARRIER_FORMATS.items():
+        result = (
+            pl.when(carrier == name)
+            .then(fmt.is_in(sorted(formats)).fill_null(False))
+            .otherwise(result)
+        )
+    result = pl.when(carrier.is_null()).then(fmt.is_not_null()).otherwise(result)
+    return pl.when(key.is_null()).then(pl.lit(None, dtype=pl.Boolean)).otherwise(result)
+
+
+def _detect_expr(key: pl.Expr, fmt: pl.Expr) -> pl.Expr:
+    by_format = fmt.replace_strict(dict(_FORMAT_CARRIER), default=None, return_dtype=pl.Utf8)
+    s10_us = pl.when(key.str.ends_with("US")).then(pl.lit("usps"))
+    return pl.when(fmt == "usps_s10").then(s10_us).otherwise(by_format)
+
+
+def _inputs(batch: pl.Series, *names: str) -> pl.DataFrame:
+    frame = batch.struct.unnest()
+    return frame.rename(dict(zip(frame.columns, names, strict=True)))
+
+
+def _key_carrier_frame(batch: pl.Series) -> pl.DataFrame:
+    frame = _inputs(batch, "_key", "_carrier")
+    return frame.with_columns(_format=_format_series(frame["_key"]))
+
+
+def _valid_series(pair: pl.Series) -> pl.Series:
+    key, fmt, carrier = pl.col("_key"), pl.col("_format"), pl.col("_carrier")
+    return _key_carrier_frame(pair).select(_valid_expr(key, fmt, carrier)).to_series()
+
+
+def _detect_series(keys: pl.Series) -> pl.Series:
+    frame = keys.to_frame("_key").with_columns(_format=_format_series(keys))
+    return frame.select(_detect_expr(pl.col("_key"), pl.col("_format"))).to_series()
+
+
+def _mismatch_series(pair: pl.Series) -> pl.Series:
+    key, fmt, carrier = pl.col("_key"), pl.col("_format"), pl.col("_carrier")
+    frame = _key_carrier_frame(pair).with_columns(
+        _valid=_valid_expr(key, fmt, carrier), _detected=_detect_expr(key, fmt)
+    )
+    mismatch = pl.col("_valid").not_() & (pl.col("_detected") != carrier)
+    return frame.select(mismatch.fill_null(False)).to_series()
+
+
+def valid_for_carrier(key: pl.Expr, carrier: pl.Expr) -> pl.Expr:
+    """Whether each key is a valid number (format and check digit) for the row's carrier.
+
+    ``carrier`` is normalised (``fedex``, ``ups``, ``usps``, ``dhl``: :data:`CARRIER_FORMATS`
+    lists each one's formats). USPS-style IMpb numbers count for FedEx, UPS and DHL too:
+    SmartPost / Ground Economy, SurePost / Mail Innovations and DHL eCommerce parcels are
+    delivered by USPS under them (carrier-formats §3.6). A null carrier accepts any format.
+    Null when the key is null, or the carrier is one with no rules (``other``).
+
+    >>> pl.select(valid_for_carrier(pl.lit("9261292700768711948021"), pl.lit("fedex"))).item()
+    True
+    """
+    return _batch(_valid_series, pl.Boolean(), key, carrier)
+
+
+def detect_carrier(key: pl.Expr) -> pl.Expr:
+    """The carrier each key identifies on its own, when that is unambiguous; else null.
+
+    ``ups`` for a valid ``1Z``; ``fedex`` for a valid 12- or 15-digit FedEx number; ``usps``
+    for a valid ``9[1-5]`` IMpb number or an S10 number ending ``US``; ``dhl`` for a valid
+    10/11-digit DHL Express number, a piece ID or a DHL eCommerce number. Null for everything
+    else, including the 20-digit formats (USPS legacy and FedEx SmartPost share the length)
+    and SSCC-18.
+
+    The declared carrier is the primary signal (carrier-formats §3.6): an IMpb number says
+    ``usps`` although it is legitimate on FedEx and UPS invoices, and one random 12-digit
+    string in ten passes the FedEx check. To flag a mismatch use :func:`carrier_mismatch`,
+    which asks the declared carrier's formats first.
+    """
+    return _batch(_detect_series, pl.Utf8(), key)
+
+
+def carrier_mismatch(key: pl.Expr, carrier: pl.Expr) -> pl.Expr:
+    """True where the key is not valid for the declared carrier and names another one.
+
+    The rule of carrier-formats §3.6: every format of the declared carrier fails, and
+    :func:`detect_carrier` identifies a different carrier. False otherwise, including when
+    the key is missing, invalid for everyone, or the carrier is null or ``other``.
+
+    >>> pl.select(carrier_mismatch(pl.lit("1Z5R89390357567127"), pl.lit("fedex"))).item()
+    True
+    """
+    return _batch(_mismatch_series, pl.Boolean(), key, carrier)

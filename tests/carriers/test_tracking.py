@@ -1,20 +1,30 @@
 import random
 
+import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from okc_recon.carriers.tracking import (
     CARRIER_FORMATS,
     FORMATS,
     KINDS,
     NO_CHECK_DIGIT,
+    carrier_mismatch,
     check_digit,
+    detect_carrier,
     detect_carrier_one,
+    is_float_artifact,
     is_float_artifact_one,
     is_valid_one,
     make_barcode_forms,
     make_tracking_number,
+    tracking_format,
     tracking_format_one,
+    tracking_key,
     tracking_key_one,
+    valid_for_carrier,
 )
 
 # The published test numbers (jkeen/tracking_number_data, carrier-formats §3.2–3.5, §3.8):
@@ -323,3 +333,175 @@ def test_barcode_forms_use_the_given_zip():
         make_barcode_forms("9400111201080805483016", zip_code="1002")
     with pytest.raises(ValueError, match="not a valid"):
         make_barcode_forms("996578788855")
+
+
+# --- expressions -------------------------------------------------------------------------------
+
+
+def _evaluate(raw: list[str | None], carrier: list[str | None] | None = None) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        {"raw": raw, "carrier": carrier or [None] * len(raw)},
+        schema={"raw": pl.Utf8, "carrier": pl.Utf8},
+    )
+    keyed = frame.with_columns(
+        key=tracking_key(pl.col("raw")), artifact=is_float_artifact(pl.col("raw"))
+    )
+    return keyed.with_columns(
+        format=tracking_format(pl.col("key")),
+        valid=valid_for_carrier(pl.col("key"), pl.col("carrier")),
+        detected=detect_carrier(pl.col("key")),
+        mismatch=carrier_mismatch(pl.col("key"), pl.col("carrier")),
+    )
+
+
+def test_expressions_on_the_published_valid_numbers():
+    carriers, raws, formats = map(list, zip(*PUBLISHED_VALID, strict=True))
+    out = _evaluate(raws, carriers)
+    assert out["format"].to_list() == formats
+    assert out["valid"].to_list() == [True] * len(raws)
+    assert not out["mismatch"].any()
+
+
+def test_expressions_on_the_published_invalid_numbers():
+    carriers, raws = map(list, zip(*PUBLISHED_INVALID, strict=True))
+    out = _evaluate(raws, carriers)
+    assert out["valid"].to_list() == [False] * len(raws)
+
+
+def test_expressions_reduce_barcodes_and_flag_float_artifacts():
+    raws, keys = map(list, zip(*BARCODES, strict=True))
+    assert _evaluate(raws)["key"].to_list() == keys
+    out = _evaluate([*FLOAT_ARTIFACTS, "794644790148", None])
+    assert out["artifact"].to_list() == [True] * len(FLOAT_ARTIFACTS) + [False, None]
+    assert out["key"].to_list() == [None] * len(FLOAT_ARTIFACTS) + ["794644790148", None]
+
+
+def test_keys_keep_leading_zeros_and_come_from_any_dtype():
+    frame = pl.DataFrame(
+        {"text": ["041441760228964", "00 0123 4500 0000 0027"], "number": [1, 2]},
+        schema={"text": pl.Utf8, "number": pl.Int64},
+    )
+    out = frame.select(tracking_key(pl.col("text")), tracking_key(pl.col("number")))
+    assert out["text"].to_list() == ["041441760228964", "000123450000000027"]
+    assert out["number"].to_list() == ["1", "2"]
+    floats = pl.DataFrame({"id": [794644790148.0]}).select(is_float_artifact(pl.col("id")))
+    assert floats["id"].to_list() == [True]
+
+
+def test_expressions_keep_names_and_work_lazily_and_on_empty_frames():
+    frame = pl.DataFrame(
+        {"tracking": ["1Z5R89390357567127", "986578788855"], "carrier": ["ups", "ups"]}
+    )
+    lazy = frame.lazy().with_columns(
+        tracking_key(pl.col("tracking")).alias("key"),
+        valid_for_carrier(pl.col("tracking"), pl.col("carrier")).alias("valid"),
+        carrier_mismatch(pl.col("tracking"), pl.col("carrier")).alias("mismatch"),
+    )
+    expected = frame.with_columns(
+        key=pl.Series(["1Z5R89390357567127", "986578788855"]),
+        valid=pl.Series([True, False]),
+        mismatch=pl.Series([False, True]),
+    )
+    assert_frame_equal(lazy.collect(), expected)
+    assert frame.select(tracking_format(pl.col("tracking"))).columns == ["tracking"]
+    assert frame.select(valid_for_carrier(pl.col("tracking"), pl.col("carrier"))).columns == [
+        "tracking"
+    ]
+    empty = frame.clear().select(
+        tracking_key(pl.col("tracking")).alias("key"),
+        tracking_format(pl.col("tracking")).alias("format"),
+        valid_for_carrier(pl.col("tracking"), pl.col("carrier")).alias("valid"),
+    )
+    assert empty.schema == {"key": pl.Utf8, "format": pl.Utf8, "valid": pl.Boolean}
+
+
+def test_valid_for_carrier_overlaps_and_unknown_carriers():
+    key = "9261292700768711948021"  # IMpb: USPS, and SmartPost / SurePost / DHL eCommerce
+    carriers = ["usps", "fedex", "ups", "dhl", None, "other"]
+    out = _evaluate([key] * len(carriers), carriers)
+    assert out["valid"].to_list() == [True, True, True, True, True, None]
+    assert not out["mismatch"].any()
+    out = _evaluate([None, "996578788855"], ["fedex", None])
+    assert out["valid"].to_list() == [None, False]
+
+
+def test_detect_carrier_and_carrier_mismatch():
+    raws = [
+        "1Z5R89390357567127",
+        "EA123456785US",
+        "RB123456785GB",
+        "3318810025",
+        "61299998820821171811",
+    ]
+    out = _evaluate(raws, ["fedex", "fedex", "fedex", "usps", "usps"])
+    assert out["detected"].to_list() == ["ups", "usps", None, "dhl", None]
+    # a valid 1Z declared FedEx, a USPS S10 declared FedEx, a DHL waybill declared USPS
+    assert out["mismatch"].to_list() == [True, True, False, True, False]
+
+
+# Text as carrier files and OKC carry it: digits, letters, separators, Excel debris, and a few
+# non-ASCII characters whose Unicode properties Python and Rust agree on.
+_ALPHABET = "0123456789" * 3 + "AEGJMSUZaez" + " -.,+E\t" + "\u00a0\u200b\ufeff\u2013\u2212éß"
+_junk = st.text(alphabet=_ALPHABET, max_size=40)
+
+
+@st.composite
+def _raw_numbers(draw: st.DrawFn) -> str | None:
+    kind = draw(st.sampled_from(sorted(KINDS)))
+    carrier = KINDS[kind][0]
+    number = make_tracking_number(carrier, random.Random(draw(st.integers(0, 2**32))), kind)
+    number = draw(st.sampled_from([number, *make_barcode_forms(number)]))
+    how = draw(st.sampled_from(["as is", "spaced", "lower", "digit changed", "cut", "float"]))
+    if how == "spaced":
+        return " - ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    if how == "lower":
+        return number.lower()
+    if how == "digit changed":
+        at = draw(st.integers(0, len(number) - 1))
+        return number[:at] + draw(st.sampled_from("0123456789")) + number[at + 1 :]
+    if how == "cut":
+        return number[: draw(st.integers(0, len(number)))]
+    if how == "float" and number.isdigit():
+        return f"{int(number):.4E}"
+    return number
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(_raw_numbers(), _junk, st.none()),
+            st.sampled_from([None, "fedex", "ups", "usps", "dhl", "other"]),
+        ),
+        max_size=100,
+    )
+)
+def test_scalar_and_vectorised_agree(rows):
+    raws = [raw for raw, _ in rows]
+    carriers = [carrier for _, carrier in rows]
+    out = _evaluate(raws, carriers)
+    keys = [tracking_key_one(raw) for raw in raws]
+    formats = [tracking_format_one(key) for key in keys]
+    expected = pl.DataFrame(
+        {
+            "key": keys,
+            "artifact": [None if raw is None else is_float_artifact_one(raw) for raw in raws],
+            "format": formats,
+            "valid": [is_valid_one(k, c) for k, c in zip(keys, carriers, strict=True)],
+            "detected": [detect_carrier_one(key) for key in keys],
+        },
+        schema={
+            "key": pl.Utf8,
+            "artifact": pl.Boolean,
+            "format": pl.Utf8,
+            "valid": pl.Boolean,
+            "detected": pl.Utf8,
+        },
+    )
+    got = out.select(expected.columns).with_columns(pl.col("valid").fill_null(False))
+    assert_frame_equal(got, expected)
+    mismatch = [
+        not is_valid_one(k, c) and c in CARRIER_FORMATS and detect_carrier_one(k) not in (None, c)
+        for k, c in zip(keys, carriers, strict=True)
+    ]
+    assert_series_equal(out["mismatch"], pl.Series("mismatch", mismatch, dtype=pl.Boolean))
