@@ -220,7 +220,7 @@ def reconcile(
         numbered, base.lazy(), after_keys, invoices.lazy(), rules, window
     ).collect()
     assigned = matched.lazy().filter(pl.col("shipment_key").is_not_null())
-    totals = aggregate_shipments(assigned, rules)
+    totals = aggregate_shipments(assigned, invoices.lazy(), rules)
     ship = assemble_shipments(base.lazy(), totals, rules, unit).collect()
 
     exceptions = detect_issues(

@@ -55,9 +55,24 @@ _BILLING_DISPUTES = (
 )
 _ALWAYS_REFUND = ("DUPLICATE_BILLING", "BILLED_CANCELED", "NOT_IN_OKC")
 
+# The exception rows are few and mostly text; they are built on the in-memory engine. Polars
+# 2.1's streaming engine intermittently panics ("assertion failed: i < self.len()" in a string
+# function) while formatting these details on some frames; the in-memory engine does not.
+_ENGINE = "in-memory"
+
 
 def _money(cents: pl.Expr) -> pl.Expr:
-    return money_from_cents(cents).cast(pl.Utf8).fill_null("0.00")
+    """Cents as text with two decimals (``-12.30``), built from integers."""
+    value = cents.fill_null(0)
+    magnitude = value.abs()
+    return pl.concat_str(
+        [
+            pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+            (magnitude // 100).cast(pl.Utf8),
+            pl.lit("."),
+            (magnitude % 100).cast(pl.Utf8).str.zfill(2),
+        ]
+    )
 
 
 def _text(expr: pl.Expr) -> pl.Expr:
@@ -133,7 +148,7 @@ def _late_deliveries(
         )
         .filter(pl.col("priority") == pl.col("priority").max().over("tracking_key"))
         .filter(pl.col("guaranteed") & pl.col("transit_business_days").is_not_null())
-        .collect()
+        .collect(engine=_ENGINE)
     )
     if candidates.is_empty():
         return candidates.select("tracking_key").clear()
@@ -182,14 +197,14 @@ def _late_deliveries(
         .with_columns(
             days_left_to_file=(pl.col("claim_deadline") - pl.lit(as_of)).dt.total_days(),
             detail=pl.format(
-                "{} shipped {}, due {} by {}, delivered {} {}; guarantee refunds "
+                "{} shipped {}, due {} by {}, delivered {}{}; guarantee refunds "
                 "transportation {}; claim by {} ({} confidence)",
                 _text(pl.col("_c_service")),
                 _text(pl.col("ship_date")),
                 _text(pl.col("expected_delivery")),
                 pl.col("commitment_time").cast(pl.Utf8).fill_null("end of day"),
                 _text(pl.col("delivery_date")),
-                pl.col("_pod_time_used").cast(pl.Utf8).fill_null(""),
+                (pl.lit(" at ") + pl.col("_pod_time_used").cast(pl.Utf8)).fill_null(""),
                 _money(pl.col("_transport")),
                 _text(pl.col("claim_deadline")),
                 _text(pl.col("confidence")),
@@ -205,7 +220,7 @@ def _late_deliveries(
             claim_deadline="claim_deadline",
             days_left_to_file="days_left_to_file",
         )
-        .collect()
+        .collect(engine=_ENGINE)
     )
 
 
@@ -256,6 +271,9 @@ def detect_issues(
     """
     from okc_recon.carriers import tracking
 
+    # A prior-period shipment no line of this run bills is outside the run (its own month's
+    # run judged it): nothing is raised for it.
+    ship = ship.filter((pl.col("period") == "current") | (pl.col("line_count") > 0))
     s = ship.lazy()
     live = ~pl.col("_billed_canceled")
     rank = pl.col("_first_rank")
@@ -386,29 +404,52 @@ def detect_issues(
             ),
         )
     )
-    detected = tracking.detect_carrier(pl.col("tracking_key"))
+    # CARRIER_MISMATCH. A billed shipment is judged by who billed it: when its own carrier
+    # bills it, an unusual number format is no mismatch. A shipment no line bills yet is
+    # judged by its tracking number (looked at only for those few rows).
     okc_carrier = pl.col("_okc_carrier")
-    other_carriers_number = (
-        detected.is_not_null()
-        & (detected != okc_carrier)
-        & ~tracking.valid_for_carrier(pl.col("tracking_key"), okc_carrier).fill_null(False)
+    unbilled_format = (
+        s.filter(
+            (pl.col("line_count") == 0)
+            & okc_carrier.is_not_null()
+            & pl.col("tracking_key").is_not_null()
+        )
+        .select(
+            "tracking_key",
+            "_okc_carrier",
+            _detected=tracking.detect_carrier(pl.col("tracking_key")),
+            _valid=tracking.valid_for_carrier(pl.col("tracking_key"), okc_carrier),
+        )
+        .filter(
+            pl.col("_detected").is_not_null()
+            & (pl.col("_detected") != okc_carrier)
+            & ~pl.col("_valid").fill_null(False)
+        )
+        .select("tracking_key", "_detected")
     )
+    with_format = s.join(unbilled_format, on="tracking_key", how="left")
     events.append(
         _event(
-            s,
+            with_format,
             "CARRIER_MISMATCH",
             okc_carrier.is_not_null()
             & (
                 (pl.col("carrier_billed").is_not_null() & (pl.col("carrier_billed") != okc_carrier))
-                | other_carriers_number.fill_null(False)
+                | pl.col("_detected").is_not_null()
             ),
             amount=pl.lit(0),
             rank=rank,
             detail=pl.format(
-                "OKC carrier {}; billed by {}; tracking number format points to {}",
+                "OKC carrier {}; {}",
                 _text(okc_carrier),
-                pl.col("carrier_billed").fill_null("no carrier yet"),
-                detected.fill_null("no single carrier"),
+                pl.when(pl.col("carrier_billed").is_not_null())
+                .then(pl.format("billed by {}", pl.col("carrier_billed")))
+                .otherwise(
+                    pl.format(
+                        "not billed yet; the tracking number is a {} number",
+                        pl.col("_detected").fill_null("n/a"),
+                    )
+                ),
             ),
         )
     )
@@ -473,7 +514,9 @@ def detect_issues(
         )
     )
     late = _late_deliveries(ship, invoices, rules, as_of)
-    stacked = pl.concat([*(e.collect() for e in events), late], how="diagonal_relaxed").lazy()
+    stacked = pl.concat(
+        [*(e.collect(engine=_ENGINE) for e in events), late], how="diagonal_relaxed"
+    ).lazy()
     info = s.select(
         "tracking_key",
         "tracking_number",
@@ -521,7 +564,7 @@ def detect_issues(
             descending=[True, False, False, False],
             nulls_last=True,
         )
-        .collect()
+        .collect(engine=_ENGINE)
     )
     return result.select(
         [

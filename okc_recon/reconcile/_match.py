@@ -84,6 +84,7 @@ def classify_fulfillments(fulfillments: pl.LazyFrame, rules: Rules, window: Wind
 
     Adds ``_f_row`` (input order), ``_period`` (current, prior or after), ``_pickup`` and
     ``_okc_delivery`` (dates, UTC), ``_canceled``, ``_service`` (with the rules' service map).
+    Rows come back in no particular order; sort by ``_f_row`` for the input's.
     """
     from okc_recon.carriers import tracking
 
@@ -100,8 +101,6 @@ def classify_fulfillments(fulfillments: pl.LazyFrame, rules: Rules, window: Wind
             .otherwise(pl.lit(CURRENT))
         )
     status = pl.col("status")
-    raw = pl.col("tracking_number").str.strip_chars()
-    has_raw = raw.is_not_null() & (raw != "")
     service = pl.col("service")
     if rules.service_map is not None:
         service = pl.coalesce(
@@ -113,47 +112,50 @@ def classify_fulfillments(fulfillments: pl.LazyFrame, rules: Rules, window: Wind
         _okc_delivery=_date_of(pl.col("delivery_date")),
         _period=period,
         _canceled=status.str.contains(rules.canceled_statuses).fill_null(False),
-        _pre_shipment=status.str.contains(rules.pre_shipment_statuses).fill_null(False),
-        _has_raw=has_raw,
-        _artifact=tracking.is_float_artifact(raw).fill_null(False),
         _service=service,
     )
-    # Rule 2: among the fulfillments of the run sharing a tracking key, the earliest created
-    # is the shipment's; the order is total (created_at, then id, then input row).
-    group = pl.when(pl.col("tracking_key").is_not_null() & (pl.col("_period") != _AFTER)).then(
-        pl.col("tracking_key")
-    )
-    order = [pl.col("created_at"), pl.col("fulfillment_id"), pl.col("_f_row")]
-    frame = frame.with_columns(_group=group).with_columns(
-        _primary_row=pl.col("_f_row").sort_by(order, nulls_last=True).first().over("_group"),
-        _primary_id=pl.col("fulfillment_id").sort_by(order, nulls_last=True).first().over("_group"),
-    )
-    no_key = pl.col("tracking_key").is_null()
-    reason = (
-        pl.when(no_key & pl.col("_has_raw") & pl.col("_artifact"))
+    # Without a tracking key (few rows): why. The raw number is looked at only here.
+    raw = pl.col("tracking_number").str.strip_chars()
+    has_raw = raw.is_not_null() & (raw != "")
+    unkeyed = frame.filter(pl.col("tracking_key").is_null()).with_columns(
+        _reason=pl.when(has_raw & tracking.is_float_artifact(raw).fill_null(False))
         .then(pl.lit("tracking number corrupted"))
-        .when(no_key & pl.col("_has_raw"))
+        .when(has_raw)
         .then(pl.lit("tracking number unusable"))
-        .when(no_key & pl.col("_canceled"))
+        .when(pl.col("_canceled"))
         .then(pl.lit("canceled before shipping"))
-        .when(no_key & pl.col("_pre_shipment"))
+        .when(status.str.contains(rules.pre_shipment_statuses).fill_null(False))
         .then(pl.lit("not shipped yet"))
-        .when(no_key)
-        .then(pl.lit("no tracking number"))
-        .when((pl.col("_period") == _AFTER) & pl.col("_pickup").is_not_null())
-        .then(pl.lit("picked up after the period"))
-        .when(pl.col("_period") == _AFTER)
-        .then(pl.lit("created after the period"))
-        .when(pl.col("_f_row") != pl.col("_primary_row"))
-        .then(
-            pl.format(
-                "shares tracking number with fulfillment {}",
-                pl.col("_primary_id").fill_null("(no id)"),
-            )
-        )
-        .otherwise(pl.lit(None, dtype=pl.Utf8))
+        .otherwise(pl.lit("no tracking number"))
     )
-    return frame.with_columns(_reason=reason).drop("_group", "_primary_row", "_primary_id")
+    keyed = frame.filter(pl.col("tracking_key").is_not_null())
+    # Rule 2: among the run's fulfillments sharing a tracking key, the earliest created is the
+    # shipment's; the order is total (created_at, then id, then input row).
+    primary = (
+        keyed.filter(pl.col("_period") != _AFTER)
+        .sort(["tracking_key", "created_at", "fulfillment_id", "_f_row"], nulls_last=True)
+        .filter(pl.col("tracking_key").is_first_distinct())
+        .select("tracking_key", _primary_row="_f_row", _primary_id="fulfillment_id")
+    )
+    keyed = (
+        keyed.join(primary, on="tracking_key", how="left")
+        .with_columns(
+            _reason=pl.when((pl.col("_period") == _AFTER) & pl.col("_pickup").is_not_null())
+            .then(pl.lit("picked up after the period"))
+            .when(pl.col("_period") == _AFTER)
+            .then(pl.lit("created after the period"))
+            .when(pl.col("_f_row") != pl.col("_primary_row"))
+            .then(
+                pl.format(
+                    "shares tracking number with fulfillment {}",
+                    pl.col("_primary_id").fill_null("(no id)"),
+                )
+            )
+            .otherwise(pl.lit(None, dtype=pl.Utf8))
+        )
+        .drop("_primary_row", "_primary_id")
+    )
+    return pl.concat([keyed, unkeyed], how="vertical")
 
 
 def _invoice_id() -> pl.Expr:
@@ -201,18 +203,31 @@ def match_lines(
     ``_cents``, ``_inv_rank``, ``_pkg`` and weights in pounds.
     """
     keys = shipments.select("tracking_key", "_period")
+    # Left joins keep the lines' order, so ``_line`` stays sorted for every step below.
     frame = (
-        lines.join(invoices.select("_inv_id", "_inv_rank"), on="_inv_id", how="left")
-        .join(keys.rename({"_period": "_p1"}), on="tracking_key", how="left")
+        lines.join(
+            invoices.select("_inv_id", "_inv_rank"),
+            on="_inv_id",
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            keys.rename({"_period": "_p1"}),
+            on="tracking_key",
+            how="left",
+            maintain_order="left",
+        )
         .join(
             keys.rename({"tracking_key": "alt_tracking_key", "_period": "_p2"}),
             on="alt_tracking_key",
             how="left",
+            maintain_order="left",
         )
         .join(
             after_keys.select("tracking_key", _after=pl.lit(True)),
             on="tracking_key",
             how="left",
+            maintain_order="left",
         )
     )
     hit1 = pl.col("_p1").is_not_null()
@@ -284,20 +299,12 @@ def match_lines(
     pkg_ship = pl.when(pl.col("_ship") & pl.col("_pkg").is_not_null()).then(pl.col("_pkg"))
     frame = frame.with_columns(_pkg_ship=pkg_ship)
     first_invoice = pl.col("_inv_rank").min().over("_pkg_ship")
-    same_line = [
-        "_pkg_ship",
-        "_inv_rank",
-        "source_file",
-        "charge_description",
-        "_cents",
-    ]
     transport = pl.col("_pkg_ship").is_not_null() & (pl.col("charge_type") == "transportation")
-    copy_on_invoice = transport & (
-        pl.col("_line")
-        .rank("ordinal")
-        .over([pl.when(transport).then(pl.col(c)) for c in same_line])
-        > 1
-    )
+    same_line = [
+        pl.when(transport).then(pl.col(c))
+        for c in ("_pkg_ship", "_inv_rank", "source_file", "charge_description", "_cents")
+    ]
+    copy_on_invoice = transport & (pl.col("_line") != pl.col("_line").min().over(same_line))
     duplicate = pl.col("_pkg_ship").is_not_null() & (
         (pl.col("_inv_rank") != first_invoice) | copy_on_invoice
     )
@@ -320,102 +327,156 @@ def match_lines(
     return frame.with_columns(_claim=claim)
 
 
+# Aggregations below use only masked columns and plain reductions (sum, min, max, any,
+# n_unique): Polars runs those on its fast group-by path, where ``filter`` or ``sort_by``
+# inside ``agg`` would fall back to evaluating every group on its own.
+
+
 def _first_rank(condition: pl.Expr) -> pl.Expr:
-    return pl.col("_inv_rank").filter(condition).min()
+    return pl.when(condition).then(pl.col("_inv_rank")).min()
 
 
 def _sum_cents(condition: pl.Expr) -> pl.Expr:
-    return pl.col("_cents").filter(condition).sum()
+    return pl.when(condition).then(pl.col("_cents")).otherwise(0).sum()
 
 
-def aggregate_shipments(assigned: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
+def _max_where(column: str, condition: pl.Expr) -> pl.Expr:
+    return pl.when(condition).then(pl.col(column)).max()
+
+
+_DAY_NS = 86_400 * 1_000_000_000
+_POD_SCALE = 100_000_000_000_000  # > nanoseconds in a day
+
+
+def aggregate_shipments(
+    assigned: pl.LazyFrame, invoices: pl.LazyFrame, rules: Rules
+) -> pl.LazyFrame:
     """Per ``shipment_key``: totals by charge type, claimed money, references and weights."""
     claim = pl.col("_claim")
     charge_type = pl.col("charge_type")
     ship = pl.col("_ship")
     transportation = charge_type == "transportation"
+    not_return = pl.col("charge_category").fill_null("") != "return"
     surcharges = sorted(rules.surcharge_types)
-    latest_pod = pl.col("delivery_date") == pl.col("delivery_date").max()
-    totals = assigned.group_by("shipment_key").agg(
-        carrier_total=pl.col("_cents").sum(),
-        **{f"charge_{t}": _sum_cents(charge_type == t) for t in CHARGE_TYPES},
-        _base=_sum_cents(claim.is_null()),
-        _dup=_sum_cents(claim == CLAIM_DUPLICATE),
-        _dup_n=(claim == CLAIM_DUPLICATE).sum(),
-        _dup_rank=_first_rank(claim == CLAIM_DUPLICATE),
-        _addr=_sum_cents(claim == CLAIM_ADDRESS),
-        _addr_rank=_first_rank(claim == CLAIM_ADDRESS),
-        _adj=_sum_cents(claim == CLAIM_ADJUSTMENT),
-        _adj_n=(claim == CLAIM_ADJUSTMENT).sum(),
-        _adj_rank=_first_rank(claim == CLAIM_ADJUSTMENT),
-        **{
-            f"_sur_{t}": _sum_cents((claim == CLAIM_SURCHARGE) & (charge_type == t))
-            for t in surcharges
-        },
-        **{
-            f"_sur_rank_{t}": _first_rank((claim == CLAIM_SURCHARGE) & (charge_type == t))
-            for t in surcharges
-        },
-        _has_ship=ship.any(),
-        line_count=pl.len().cast(pl.Int64),
-        _first_rank=pl.col("_inv_rank").min(),
-        carrier_billed=pl.coalesce(
-            pl.col("carrier").filter(ship).drop_nulls().first(),
-            pl.col("carrier").drop_nulls().first(),
-        ),
-        service_billed=pl.coalesce(
-            pl.col("service").filter(ship & transportation).drop_nulls().first(),
-            pl.col("service").filter(ship).drop_nulls().first(),
-            pl.col("service").drop_nulls().first(),
-        ),
-        _ship_date_billed=pl.coalesce(
-            pl.col("ship_date").filter(ship).min(), pl.col("ship_date").min()
-        ),
-        _pod=pl.col("delivery_date").max(),
-        _pod_time=pl.col("delivery_time").filter(latest_pod).max(),
-        _refund=(charge_type == "refund").any(),
-        _transport=_sum_cents(ship & transportation & ~pl.col("duplicate")),
-        _dim_cents=_sum_cents((charge_type == "dimensional") & ~pl.col("duplicate")),
-        rated_on_dim=pl.col("_dim").any(),
-        _dim_over_entered=(pl.col("_dim") & (pl.col("_billed_lb") > pl.col("_entered_lb"))).any(),
-        _dim_billed_no_entered=pl.col("_billed_lb")
-        .filter(pl.col("_dim") & pl.col("_entered_lb").is_null())
-        .max(),
-        _via_key=(pl.col("match_via") == "tracking_key").any(),
-        _via_alt=(pl.col("match_via") == "alt_tracking_key").any(),
+    # The latest POD date with its time, as one sortable integer (time + 1, 0 when unknown).
+    pod_key = pl.col("delivery_date").cast(pl.Int64) * _POD_SCALE + (
+        pl.col("delivery_time").cast(pl.Int64) + 1
+    ).fill_null(0)
+    totals = (
+        assigned.group_by("shipment_key")
+        .agg(
+            carrier_total=pl.col("_cents").sum(),
+            **{f"charge_{t}": _sum_cents(charge_type == t) for t in CHARGE_TYPES},
+            _base=_sum_cents(claim.is_null()),
+            _dup=_sum_cents(claim == CLAIM_DUPLICATE),
+            _dup_n=(claim == CLAIM_DUPLICATE).sum(),
+            _dup_rank=_first_rank(claim == CLAIM_DUPLICATE),
+            _addr=_sum_cents(claim == CLAIM_ADDRESS),
+            _addr_rank=_first_rank(claim == CLAIM_ADDRESS),
+            _adj=_sum_cents(claim == CLAIM_ADJUSTMENT),
+            _adj_n=(claim == CLAIM_ADJUSTMENT).sum(),
+            _adj_rank=_first_rank(claim == CLAIM_ADJUSTMENT),
+            **{
+                f"_sur_{t}": _sum_cents((claim == CLAIM_SURCHARGE) & (charge_type == t))
+                for t in surcharges
+            },
+            **{
+                f"_sur_rank_{t}": _first_rank((claim == CLAIM_SURCHARGE) & (charge_type == t))
+                for t in surcharges
+            },
+            _has_ship=ship.any(),
+            line_count=pl.len().cast(pl.Int64),
+            _first_rank=pl.col("_inv_rank").min(),
+            invoice_count=pl.col("_inv_rank").n_unique().cast(pl.Int64),
+            _carrier_ship=_max_where("carrier", ship),
+            _carrier_any=pl.col("carrier").max(),
+            _service_transport=_max_where("service", ship & transportation),
+            _service_ship=_max_where("service", ship),
+            _service_any=pl.col("service").max(),
+            _ship_date_first=pl.when(ship).then(pl.col("ship_date")).min(),
+            _ship_date_any=pl.col("ship_date").min(),
+            _pod_key=pod_key.max(),
+            _refund=(charge_type == "refund").any(),
+            _transport=_sum_cents(ship & transportation & ~pl.col("duplicate")),
+            _dim_cents=_sum_cents((charge_type == "dimensional") & ~pl.col("duplicate")),
+            rated_on_dim=pl.col("_dim").any(),
+            _dim_over_entered=(
+                pl.col("_dim") & (pl.col("_billed_lb") > pl.col("_entered_lb"))
+            ).any(),
+            _dim_billed_no_entered=_max_where(
+                "_billed_lb", pl.col("_dim") & pl.col("_entered_lb").is_null()
+            ),
+            _via_key=(pl.col("match_via") == "tracking_key").any(),
+            _via_alt=(pl.col("match_via") == "alt_tracking_key").any(),
+            # Weights of a one-package shipment; several packages are summed below.
+            _pkg_first=pl.when(not_return).then(pl.col("_pkg")).min(),
+            _pkg_last=pl.when(not_return).then(pl.col("_pkg")).max(),
+            _entered_1=_max_where("_entered_lb", not_return),
+            _billed_1=_max_where("_billed_lb", not_return),
+            _billed_actual_1=_max_where("_billed_lb", not_return & ~pl.col("_dim")),
+        )
+        .with_columns(
+            carrier_billed=pl.coalesce("_carrier_ship", "_carrier_any"),
+            service_billed=pl.coalesce("_service_transport", "_service_ship", "_service_any"),
+            _ship_date_billed=pl.coalesce("_ship_date_first", "_ship_date_any"),
+            _pod=(pl.col("_pod_key") // _POD_SCALE).cast(pl.Date),
+            _pod_time=pl.when(pl.col("_pod_key") % _POD_SCALE > 0)
+            .then(((pl.col("_pod_key") % _POD_SCALE) - 1).cast(pl.Time))
+            .otherwise(pl.lit(None, dtype=pl.Time)),
+            _multi_package=pl.col("_pkg_first") != pl.col("_pkg_last"),
+        )
     )
-    # Weights are per package (a multi-piece shipment's packages add up); returns are other
-    # parcels and do not count.
+    # Multi-piece shipments (few): per package, then summed, since each package is weighed
+    # and rounded on its own. Returns are other parcels and do not count.
+    multi = totals.filter(pl.col("_multi_package").fill_null(False)).select("shipment_key")
     packages = (
-        assigned.filter(pl.col("charge_category").fill_null("") != "return")
+        assigned.join(multi, on="shipment_key", how="semi")
+        .filter(not_return)
         .group_by("shipment_key", "_pkg")
         .agg(
             _e=pl.col("_entered_lb").max(),
             _b=pl.col("_billed_lb").max(),
-            _ba=pl.col("_billed_lb").filter(~pl.col("_dim")).max(),
+            _ba=_max_where("_billed_lb", ~pl.col("_dim")),
         )
         .group_by("shipment_key")
         .agg(
-            entered_weight_lb=pl.when(pl.col("_e").count() > 0).then(pl.col("_e").sum()),
-            billed_weight_lb=pl.when(pl.col("_b").count() > 0).then(pl.col("_b").sum()),
-            _billed_actual_lb=pl.when(pl.col("_ba").count() > 0).then(pl.col("_ba").sum()),
-            _actual_packages=pl.col("_ba").count().cast(pl.Int64),
+            _entered_n=pl.when(pl.col("_e").count() > 0).then(pl.col("_e").sum()),
+            _billed_n=pl.when(pl.col("_b").count() > 0).then(pl.col("_b").sum()),
+            _billed_actual_n=pl.when(pl.col("_ba").count() > 0).then(pl.col("_ba").sum()),
+            _actual_packages_n=pl.col("_ba").count().cast(pl.Int64),
         )
     )
-    invoices = (
-        assigned.select("shipment_key", "_inv_rank", "invoice_number")
-        .unique(["shipment_key", "_inv_rank"])
+    # Invoice numbers, in invoice order: one lookup for the common one-invoice shipment.
+    numbers = invoices.select("_inv_rank", _number=pl.col("invoice_number"))
+    several = totals.filter(pl.col("invoice_count") > 1).select("shipment_key")
+    listed = (
+        assigned.join(several, on="shipment_key", how="semi")
+        .select("shipment_key", "_inv_rank")
+        .unique()
+        .join(numbers, on="_inv_rank", how="left")
         .group_by("shipment_key")
-        .agg(
-            invoice_count=pl.len().cast(pl.Int64),
-            invoice_numbers=pl.col("invoice_number")
-            .sort_by("_inv_rank")
-            .drop_nulls()
-            .str.join(", "),
-        )
+        .agg(_numbers=pl.col("_number").sort_by("_inv_rank").drop_nulls())
+        .with_columns(_numbers=pl.col("_numbers").list.join(", "))
     )
-    return totals.join(packages, on="shipment_key", how="left").join(
-        invoices, on="shipment_key", how="left"
+    return (
+        totals.join(packages, on="shipment_key", how="left")
+        .join(listed, on="shipment_key", how="left")
+        .join(numbers, left_on="_first_rank", right_on="_inv_rank", how="left")
+        .with_columns(
+            entered_weight_lb=pl.when(pl.col("_multi_package"))
+            .then(pl.col("_entered_n"))
+            .otherwise(pl.col("_entered_1")),
+            billed_weight_lb=pl.when(pl.col("_multi_package"))
+            .then(pl.col("_billed_n"))
+            .otherwise(pl.col("_billed_1")),
+            _billed_actual_lb=pl.when(pl.col("_multi_package"))
+            .then(pl.col("_billed_actual_n"))
+            .otherwise(pl.col("_billed_actual_1")),
+            _actual_packages=pl.when(pl.col("_multi_package"))
+            .then(pl.col("_actual_packages_n"))
+            .otherwise(pl.col("_billed_actual_1").is_not_null().cast(pl.Int64)),
+            invoice_numbers=pl.coalesce("_numbers", "_number"),
+        )
     )
 
 
