@@ -8,6 +8,7 @@ invoice they refer to, and sorted by money at stake.
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 import polars as pl
 
@@ -58,7 +59,7 @@ _ALWAYS_REFUND = ("DUPLICATE_BILLING", "BILLED_CANCELED", "NOT_IN_OKC")
 # The exception rows are few and mostly text; they are built on the in-memory engine. Polars
 # 2.1's streaming engine intermittently panics ("assertion failed: i < self.len()" in a string
 # function) while formatting these details on some frames; the in-memory engine does not.
-_ENGINE = "in-memory"
+_ENGINE: Literal["in-memory"] = "in-memory"
 
 
 def _money(cents: pl.Expr) -> pl.Expr:
