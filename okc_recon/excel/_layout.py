@@ -138,18 +138,25 @@ def add_sheet(
             warnings.filterwarnings("ignore", message="In write-only mode you must add table")
             ws.add_table(table)
 
+    # Excel keeps LINK_LIMIT hyperlinks a sheet: the first rows get them.
     links_left = LINK_LIMIT
     link_frames = []
-    for placement in part.placements:
+    link_until: dict[int, int] = {}  # placement -> last row with a hyperlink
+    for n, placement in enumerate(part.placements):
         links = placement.block.data.links(
             placement.header_row + 1, placement.offset, placement.length
-        )
-        link_frames.append(links.head(links_left))
-        links_left -= min(links.height, links_left)
+        ).head(links_left)
+        link_frames.append(links.select("ref", "url"))
+        links_left -= links.height
+        link_until[n] = int(links["row"][-1]) if links.height else 0
     cells = sum(p.length * len(p.block.data.columns) for p in part.placements)
 
     def rows() -> Iterator[bytes]:
-        return _ahead(task for p in part.placements for task in _placement_tasks(p, styles))
+        return _ahead(
+            task
+            for n, p in enumerate(part.placements)
+            for task in _placement_tasks(p, styles, link_until[n])
+        )
 
     body = SheetBody(rows=rows, large=cells * _BYTES_PER_CELL > (1 << 31) - (1 << 26))
     if link_frames:
@@ -175,7 +182,9 @@ def _ahead(tasks: Iterable[Callable[[], bytes]]) -> Iterator[bytes]:
             yield window.popleft().result()
 
 
-def _placement_tasks(placement: Placement, styles: Styles) -> Iterator[Callable[[], bytes]]:
+def _placement_tasks(
+    placement: Placement, styles: Styles, link_until: int
+) -> Iterator[Callable[[], bytes]]:
     data = placement.block.data
     head = []
     if placement.title_row is not None and placement.block.title:
@@ -192,4 +201,11 @@ def _placement_tasks(placement: Placement, styles: Styles) -> Iterator[Callable[
     first = placement.header_row + 1
     for start in range(0, placement.length, _CHUNK_ROWS):
         length = min(_CHUNK_ROWS, placement.length - start)
-        yield partial(data.render, first + start, placement.offset + start, length, styles)
+        yield partial(
+            data.render,
+            first + start,
+            placement.offset + start,
+            length,
+            styles,
+            link_until=link_until,
+        )

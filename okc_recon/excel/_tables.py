@@ -17,6 +17,7 @@ import polars as pl
 
 from okc_recon.excel._styles import Styles
 from okc_recon.excel._xml import (
+    DANGEROUS_START,
     clean_text,
     col_letter,
     date_serial,
@@ -96,6 +97,16 @@ class Column:
     kind: str
 
 
+def link_ok(url: pl.Expr) -> pl.Expr:
+    """URLs that can be hyperlinks: http(s), no spaces or quotes, short enough, no secret."""
+    ok = (
+        url.str.contains(r"^https?://[^\s\"<>\\^`{|}]+$")
+        & (url.str.len_bytes() <= _MAX_URL)
+        & ~url.str.contains_any(_SECRET_MARKERS, ascii_case_insensitive=True)
+    )
+    return ok.fill_null(False)
+
+
 def _kind(name: str, dtype: pl.DataType) -> str:
     if name == "tracking_url":
         return "url"
@@ -169,6 +180,7 @@ def prepare(
 _TEXT_KINDS = ("text", "id", "url")
 _ROW_NAME = "__okc_row__"
 _ROW = pl.col(_ROW_NAME)
+_ROW_INT = "__okc_row_number__"
 
 
 def _concat(pieces: Sequence[str | pl.Expr]) -> pl.Expr:
@@ -222,8 +234,13 @@ class TableData:
             return pl.when(number.is_finite()).then(number.cast(pl.Utf8)), "number", "n"
         return col.cast(pl.Utf8), "money" if kind == "money" else "integer", "n"
 
-    def render(self, first_row: int, offset: int, length: int, styles: Styles) -> bytes:
+    def render(
+        self, first_row: int, offset: int, length: int, styles: Styles, *, link_until: int = 0
+    ) -> bytes:
         """Rows ``offset .. offset+length`` of the frame as ``<row>`` text from ``first_row``.
+
+        URL cells look like links (the link style) on rows up to ``link_until``, the last
+        row the sheet's hyperlinks reach, where the URL can be one.
 
         One pass finds, per column of this chunk, whether it holds nulls and (for text)
         values that need escaping, ``xml:space`` or a quote-prefix style; columns without
@@ -248,12 +265,25 @@ class TableData:
         pieces: list[str | pl.Expr] = ['<row r="', _ROW, '">']
         for i, column in enumerate(self.columns):
             letter = col_letter(i)
-            if column.kind in _TEXT_KINDS:
+            cell: list[str | pl.Expr]
+            if column.kind == "url":
                 col = pl.col(column.name)
-                style = {"text": None, "id": styles.id, "url": styles.link}[column.kind]
+                # the link look only where the sheet has a hyperlink
+                linked = (
+                    pl.when(col.str.contains(DANGEROUS_START))
+                    .then(pl.lit(style_attr(styles.text_quoted)))
+                    .when(link_ok(col) & (pl.col(_ROW_INT) <= link_until))
+                    .then(pl.lit(style_attr(styles.link)))
+                    .otherwise(pl.lit(""))
+                )
+                ref = pl.concat_str([pl.lit(letter), _ROW])
+                cell = [text_cell_expr(col, ref, style=None, quoted_style=0, style_expr=linked)]
+            elif column.kind in _TEXT_KINDS:
+                col = pl.col(column.name)
+                style = {"text": None, "id": styles.id}[column.kind]
                 quoted = styles.id_quoted if column.kind == "id" else styles.text_quoted
                 if facts[f"care{i}"]:
-                    cell: list[str | pl.Expr] = [
+                    cell = [
                         text_cell_expr(
                             col,
                             pl.concat_str([pl.lit(letter), _ROW]),
@@ -284,8 +314,10 @@ class TableData:
             else:
                 pieces.extend(cell)
         pieces.append("</row>")
-        rows = pl.int_range(first_row, first_row + part.height, dtype=pl.Int64).cast(pl.Utf8)
-        text = part.with_columns(rows.alias(_ROW_NAME)).select(_concat(pieces).str.join(""))
+        rows = pl.int_range(first_row, first_row + part.height, dtype=pl.Int64)
+        text = part.with_columns(rows.alias(_ROW_INT), rows.cast(pl.Utf8).alias(_ROW_NAME)).select(
+            _concat(pieces).str.join("")
+        )
         data = text.to_series().to_arrow().buffers()[2]
         return b"" if data is None else data.to_pybytes()
 
@@ -293,20 +325,21 @@ class TableData:
         """``ref``/``url`` of the rows whose ``url`` cells can be hyperlinks."""
         found = [(i, c) for i, c in enumerate(self.columns) if c.kind == "url"]
         if not found:
-            return pl.DataFrame(schema={"ref": pl.Utf8, "url": pl.Utf8})
+            return pl.DataFrame(schema={"ref": pl.Utf8, "url": pl.Utf8, "row": pl.Int64})
         index, column = found[0]
         part = self.frame.slice(offset, length)
-        row = pl.int_range(first_row, first_row + part.height, dtype=pl.Int64).cast(pl.Utf8)
+        row = pl.int_range(first_row, first_row + part.height, dtype=pl.Int64)
         url = pl.col(column.name)
-        ok = (
-            url.str.contains(r"^https?://[^\s\"<>\\^`{|}]+$")
-            & (url.str.len_bytes() <= _MAX_URL)
-            & ~url.str.contains_any(_SECRET_MARKERS, ascii_case_insensitive=True)
-        )
         return (
-            part.with_columns(pl.concat_str([pl.lit(col_letter(index)), row]).alias("_ref"))
-            .filter(ok.fill_null(False))
-            .select(pl.col("_ref").alias("ref"), url.alias("url"))
+            part.with_columns(row.alias("_row"))
+            .filter(link_ok(url))
+            .select(
+                pl.concat_str([pl.lit(col_letter(index)), pl.col("_row").cast(pl.Utf8)]).alias(
+                    "ref"
+                ),
+                url.alias("url"),
+                pl.col("_row").alias("row"),
+            )
         )
 
     def widths(self) -> list[float]:

@@ -101,13 +101,26 @@ def needs_care(text: pl.Expr) -> pl.Expr:
     ) | (text.str.len_bytes() > EXCEL_MAX_TEXT)
 
 
-def text_cell_expr(text: pl.Expr, ref: pl.Expr, *, style: int | None, quoted_style: int) -> pl.Expr:
-    """``<c>`` inline-string cells for ``text`` (null stays null: the cell is left out)."""
+def text_cell_expr(
+    text: pl.Expr,
+    ref: pl.Expr,
+    *,
+    style: int | None,
+    quoted_style: int,
+    style_expr: pl.Expr | None = None,
+) -> pl.Expr:
+    """``<c>`` inline-string cells for ``text`` (null stays null: the cell is left out).
+
+    ``style_expr`` (the ``s="…"`` attribute text per row) replaces the choice between
+    ``style`` and ``quoted_style``.
+    """
     space = pl.when(text.str.contains(r"^\s|\s$")).then(pl.lit(' xml:space="preserve"'))
     styled = (
         pl.when(text.str.contains(DANGEROUS_START))
         .then(pl.lit(style_attr(quoted_style)))
         .otherwise(pl.lit(style_attr(style)))
+        if style_expr is None
+        else style_expr
     )
     return pl.concat_str(
         [

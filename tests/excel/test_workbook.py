@@ -371,3 +371,19 @@ def test_an_empty_month_still_opens_with_every_sheet(tmp_path: Path) -> None:
 def test_the_path_must_be_an_xlsx(month: Month, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"\.xlsx"):
         write_workbook(month, tmp_path / "book.csv")
+
+
+def test_links_stop_at_excels_limit_per_sheet(
+    month: Month, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import okc_recon.excel._layout as layout
+
+    monkeypatch.setattr(layout, "LINK_LIMIT", 5)
+    ws = _load(write_workbook(month, tmp_path / "l.xlsx"))["Shipments"]
+    col = next(c.column for c in ws[1] if c.value == "tracking_url")
+    linked = [r for r in range(2, ws.max_row + 1) if ws.cell(r, col).hyperlink is not None]
+    assert linked == [2, 3, 4, 5, 6]
+    assert ws.cell(6, col).font.underline == "single"
+    after = ws.cell(7, col)
+    assert after.value.startswith("https://")  # the URL stays, as text without the link look
+    assert after.font.underline is None
