@@ -725,35 +725,46 @@ def _strip_routing(frame: pl.DataFrame) -> pl.Series:
     return frame.select(stripped).to_series()
 
 
+def _barcode_keys(barcodes: pl.DataFrame) -> pl.Series:
+    """The key of each row of ``_cleaned`` (digit strings of 22 to 38 digits) and ``_length``:
+    FedEx barcodes reduced, USPS routing prefixes stripped, anything else as it is."""
+    cleaned, length = pl.col("_cleaned"), pl.col("_length")
+    fedex = (
+        pl.when((length == 34) & cleaned.str.contains(r"^(?:10|96)"))
+        .then(cleaned.str.slice(-12))
+        .when((length == 22) & cleaned.str.starts_with("96"))
+        .then(cleaned.str.slice(-15))
+    )
+    barcodes = barcodes.with_row_index("_at").with_columns(_fedex=fedex)
+    routed = barcodes.filter(pl.col("_fedex").is_null() & cleaned.str.starts_with("420"))
+    usps = pl.repeat(None, barcodes.height, dtype=pl.Utf8, eager=True)
+    if routed.height:
+        stripped = _strip_routing(routed.select(_routed=cleaned, _length=length))
+        usps = usps.scatter(routed["_at"], stripped)
+    barcodes = barcodes.with_columns(_usps=usps)
+    return barcodes.select(pl.coalesce("_fedex", "_usps", "_cleaned")).to_series()
+
+
 def _tracking_key_series(raw: pl.Series) -> pl.Series:
-    cleaned = pl.col("_cleaned")
+    cleaned, length = pl.col("_cleaned"), pl.col("_length")
     frame = raw.to_frame("raw").select(_cleaned=_clean(pl.col("raw")))
     frame = frame.with_columns(
-        _digits=cleaned.str.contains(r"^[0-9]+$"),
         _length=cleaned.str.len_bytes(),
         _unusable=(cleaned == "") | cleaned.str.contains(_ARTIFACT_RE),
     )
-    is_digits, length = pl.col("_digits"), pl.col("_length")
-    key = (
-        pl.when(pl.col("_unusable"))
-        .then(_NULL_TEXT)
-        .when(is_digits & (length == 34) & cleaned.str.contains(r"^(?:10|96)"))
-        .then(cleaned.str.slice(-12))
-        .when(is_digits & (length == 22) & cleaned.str.starts_with("96"))
-        .then(cleaned.str.slice(-15))
-    )
-    # USPS routing prefixes are rare: strip them on those rows only, then put them back
-    routed = (
+    keys = frame["_cleaned"]
+    # scanned barcodes are rare: reduce those rows only, then put them back
+    barcodes = (
         frame.with_row_index("_row")
-        .filter(is_digits & (length >= 28) & cleaned.str.starts_with("420"))
-        .select("_row", _routed=cleaned, _length=length)
+        .filter(length.is_between(22, 38) & cleaned.str.contains(r"^[0-9]+$"))
+        .select("_row", "_cleaned", "_length")
     )
-    if routed.height:
-        stripped = pl.repeat(None, frame.height, dtype=pl.Utf8, eager=True)
-        stripped = stripped.scatter(routed["_row"], _strip_routing(routed))
-        frame = frame.with_columns(_stripped=stripped)
-        key = key.when(pl.col("_stripped").is_not_null()).then(pl.col("_stripped"))
-    return frame.select(key.otherwise(cleaned)).to_series().alias(raw.name)
+    if barcodes.height:
+        keys = keys.clone().scatter(barcodes["_row"], _barcode_keys(barcodes.drop("_row")))
+    unusable = pl.col("_unusable")
+    return (
+        frame.select(pl.when(unusable).then(_NULL_TEXT).otherwise(keys)).to_series().alias(raw.name)
+    )
 
 
 def tracking_key(expr: pl.Expr) -> pl.Expr:
