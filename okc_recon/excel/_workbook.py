@@ -21,8 +21,8 @@ from okc_recon.excel._package import Archive, SheetBody
 from okc_recon.excel._styles import Styles
 from okc_recon.excel._summary import SummaryInputs, add_summary
 from okc_recon.excel._tables import TableData, scrub_text
-from okc_recon.runinfo import RunInfo
-from okc_recon.schema import REJECTED_LINE_SCHEMA
+from okc_recon.runinfo import InputFile, RunInfo
+from okc_recon.schema import INVOICE_FILE_SCHEMA, REJECTED_LINE_SCHEMA
 
 __all__ = [
     "CHECK_EXPECTATION_SCHEMA",
@@ -118,6 +118,7 @@ def write_workbook(
     *,
     checks: CheckReportLike | None = None,
     rejected: pl.DataFrame | None = None,
+    invoice_files: pl.DataFrame | None = None,
     run_info: RunInfo | None = None,
     max_rows: int = EXCEL_MAX_ROWS,
 ) -> Path:
@@ -126,7 +127,9 @@ def write_workbook(
     Sheets, in order: Summary (totals by carrier and by issue as live formulas, and a chart),
     Exceptions (sorted by money at stake), Shipments, Invoice lines, Unmatched (both ways,
     and the fulfillments that cannot be reconciled), Data quality (``checks``), Rejected
-    lines (``rejected``, ``schema.REJECTED_LINE_SCHEMA``) and Run info (``run_info``).
+    lines (``rejected``, ``schema.REJECTED_LINE_SCHEMA``, then the lines read per file from
+    ``invoice_files``, ``schema.INVOICE_FILE_SCHEMA``: lines in = parsed + rejected) and Run
+    info (``run_info``; the invoice files are its input files when it lists none).
     Every data sheet is an Excel table; a sheet longer than ``max_rows`` rows continues on
     ``Name (2)``. The same inputs give the same file: its timestamps come from
     ``run_info.run_at`` (or the reconciliation's as-of date).
@@ -146,7 +149,9 @@ def write_workbook(
         weight=_weight_text(_attr(recon, "weight_unit")),
     )
 
-    blocks = _blocks(recon, checks=checks, rejected=rejected, info=info)
+    if invoice_files is not None and not info.input_files:
+        info = info.replace(input_files=InputFile.from_invoice_files(invoice_files))
+    blocks = _blocks(recon, checks=checks, rejected=rejected, files=invoice_files, info=info)
     parts = {sheet: paginate(sheet, blocks[sheet], max_rows=max_rows) for sheet in SHEETS[1:]}
 
     wb = Workbook(write_only=True)
@@ -251,6 +256,7 @@ def _blocks(
     *,
     checks: CheckReportLike | None,
     rejected: pl.DataFrame | None,
+    files: pl.DataFrame | None,
     info: RunInfo,
 ) -> dict[str, list[Block]]:
     shipments = TableData.of(recon.shipments, links=True)
@@ -284,7 +290,15 @@ def _blocks(
             Block("expectations", "tblExpectations", TableData.of(expectations)),
             Block("failures", "tblCheckFailures", TableData.of(failures), "Failing records"),
         ],
-        "Rejected lines": [Block("rejected", "tblRejectedLines", TableData.of(rejected_frame))],
+        "Rejected lines": [
+            Block("rejected", "tblRejectedLines", TableData.of(rejected_frame)),
+            Block(
+                "invoice_files",
+                "tblInvoiceFiles",
+                TableData.of(_frame(files, INVOICE_FILE_SCHEMA)),
+                "Lines read per file",
+            ),
+        ],
         "Run info": _run_info_blocks(info, written),
     }
 

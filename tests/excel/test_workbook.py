@@ -19,7 +19,7 @@ from okc_recon.excel import EXCEPTION_COLUMNS, SHEETS, write_workbook
 from okc_recon.excel._styles import FORMATS
 from okc_recon.excel._summary import MEASURES
 from okc_recon.runinfo import InputFile, RunInfo
-from okc_recon.schema import REJECTED_LINE_SCHEMA
+from okc_recon.schema import INVOICE_FILE_SCHEMA, REJECTED_LINE_SCHEMA
 from tests.excel.formulas import Evaluator
 from tests.excel.month import Month, synthetic_month
 
@@ -84,7 +84,7 @@ def test_every_table_is_valid_for_excel(wb: openpyxl.Workbook, month: Month) -> 
     )
     lines = wb["Invoice lines"].tables["tblInvoiceLines"].ref
     assert range_boundaries(lines)[3] == 1 + month.invoice_lines.height
-    assert wb["Rejected lines"].tables["tblRejectedLines"].ref == "A1:E2"  # empty: header + 1
+    assert wb["Rejected lines"].tables["tblRejectedLines"].ref == "A1:E2"  # empty: header + 1 row
 
 
 def test_shipments_read_back_with_their_values_and_formats(
@@ -283,8 +283,29 @@ def test_checks_and_rejected_lines_get_their_sheets(
         },
         schema=dict(REJECTED_LINE_SCHEMA),
     )
+    files = pl.DataFrame(
+        {
+            "source_file": ["ups.csv"],
+            "format": ["ups_billing_data"],
+            "encoding": ["utf-8"],
+            "sha256": ["ab" * 32],
+            "lines_in": [18],
+            "lines_parsed": [17],
+            "lines_rejected": [1],
+            "charge_lines": [40],
+            "resent_lines": [0],
+            "duplicate_of": [None],
+        },
+        schema=dict(INVOICE_FILE_SCHEMA),
+    )
+    info = run_info.replace(input_files=())
     path = write_workbook(
-        month, tmp_path / "q.xlsx", checks=Report(), rejected=rejected, run_info=run_info
+        month,
+        tmp_path / "q.xlsx",
+        checks=Report(),
+        rejected=rejected,
+        invoice_files=files,
+        run_info=info,
     )
     wb = _load(path)
     dq = wb["Data quality"]
@@ -303,6 +324,14 @@ def test_checks_and_rejected_lines_get_their_sheets(
             "reason": "amount is not a number",
             "raw": "1Z999,abc",
         }
+    ]
+    per_file = _table_rows(wb["Rejected lines"], "tblInvoiceFiles")
+    assert [(f["source_file"], f["lines_in"], f["lines_rejected"]) for f in per_file] == [
+        ("ups.csv", 18, 1)
+    ]
+    inputs = _table_rows(wb["Run info"], "tblInputFiles")
+    assert [(f["path"], f["sha256"], f["kind"]) for f in inputs] == [
+        ("ups.csv", "ab" * 32, "invoice")
     ]
 
 
