@@ -75,6 +75,7 @@ class TokenManager:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._token: Secret | None = self._static
+        self._accepted = False  # whether OKC has accepted the current token yet
         self._refresh_token: Secret | None = None
         self._expires_at: float | None = None
         self._refresh_margin = 0.0
@@ -109,6 +110,18 @@ class TokenManager:
                 await self._renew(proactive=self._token is not None)
             assert self._token is not None
             return self._token
+
+    def accepted(self, used: Secret) -> None:
+        """Record that OKC accepted ``used`` (a 2xx came back with it)."""
+        if not self._accepted and used == self._token:
+            self._accepted = True
+
+    def stale(self, used: Secret) -> bool:
+        """Whether a 401 for ``used`` is explained by time rather than refusal: the token
+        was replaced since, is (nearly) past its ``expires_in``, or was accepted before (so it
+        has expired or been revoked since). Such a 401 deserves another renewal; a token
+        refused before it ever worked does not."""
+        return self._token != used or not self._fresh() or self._accepted
 
     async def unauthorized(self, used: Secret, *, method: str = "GET", path: str = "") -> None:
         """Report that OKC answered 401 to ``method path`` sent with ``used``; renew it once.
@@ -221,6 +234,7 @@ class TokenManager:
                 status=200,
             )
         self._token = Secret(access)
+        self._accepted = False
         refresh = data.get("refresh_token")
         if isinstance(refresh, str) and refresh:
             self._refresh_token = Secret(refresh)  # rotated (or first): keep the new one

@@ -52,6 +52,9 @@ log = logging.getLogger("okc_recon")
 
 T = TypeVar("T")
 
+# 401 renewals one request may trigger (token expiry while in flight, not a refusal loop)
+_MAX_RENEWALS = 3
+
 #: how long OKC's pre-signed label URLs live when the URL does not say (okc-api.md §5)
 LABEL_URL_LIFETIME = timedelta(minutes=15)
 
@@ -207,7 +210,7 @@ class AsyncOKCClient:
         where = f"{path}?{urlencode(query)}" if query else path
         policy = self.policy
         attempt = 0
-        renewed = False
+        renewals = 0
         while True:
             attempt += 1
             headers: dict[str, str] = {}
@@ -247,12 +250,21 @@ class AsyncOKCClient:
                 status,
                 1000 * (time.perf_counter() - started),
             )
-            if status == 401 and used is not None and not renewed:
-                renewed = True
+            if (
+                status == 401
+                and used is not None
+                and (renewals == 0 or (renewals < _MAX_RENEWALS and self.auth.stale(used)))
+            ):
+                # Renew once; again only if the 401 is explained by expiry (a short-lived
+                # token can expire while a slow request is in flight). A token refused
+                # before it ever worked is refused: that 401 is raised below.
+                renewals += 1
                 attempt -= 1  # the renewal retry does not use up the retry budget
                 await self.auth.unauthorized(used, method=method, path=where)
                 continue
             if 200 <= status < 300:
+                if used is not None:
+                    self.auth.accepted(used)
                 return self._parse(method, where, response)
             if policy.retryable_status(status) and policy.can_retry(attempt):
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))

@@ -163,3 +163,36 @@ def test_token_endpoint_server_errors_are_retried(login_settings, client_options
 def test_no_credentials_is_a_config_error():
     with pytest.raises(ConfigError, match="OKC_ACCESS_TOKEN"):
         AsyncOKCClient(Settings(base_url="https://okc.test"))
+
+
+def test_a_token_expiring_in_flight_may_be_renewed_again(login_settings, client_options, clock):
+    server = FakeOKC(expires_in=100)
+
+    def expire_in_flight(request, n):
+        # calls 2 and 3 are slow: their token expires while they are in flight
+        if n in (2, 3):
+            clock.now += 200
+            return httpx.Response(401, json={"error": {"message": "token expired"}})
+        return None
+
+    server.faults[STATUSES] = expire_in_flight
+
+    async def go(client):
+        await client.statuses()
+        return await client.statuses()  # 401 → renew → 401 (expired again) → renew → ok
+
+    run(call(login_settings, server, client_options(), go))
+    assert server.calls[REFRESH] == 2
+    assert server.calls[STATUSES] == 4
+
+
+def test_a_token_refused_before_it_ever_worked_is_not_renewed_twice(login_settings, client_options):
+    server = FakeOKC()
+    server.faults[STATUSES] = lambda req, n: httpx.Response(
+        401, json={"error": {"message": "Unauthorized"}}
+    )
+    with pytest.raises(AuthenticationError, match="401"):
+        run(call(login_settings, server, client_options(), lambda c: c.statuses()))
+    assert server.calls[LOGIN] == 1
+    assert server.calls[REFRESH] == 1
+    assert server.calls[STATUSES] == 2
