@@ -12,8 +12,8 @@ import pytest
 
 from okc_recon.excel import SHEETS, write_workbook
 from okc_recon.schema import FULFILLMENT_SCHEMA, INVOICE_LINE_SCHEMA, UTC_DATETIME, conform
+from tests.excel.helpers import check_against_summary, load
 from tests.excel.month import synthetic_month
-from tests.excel.test_workbook import _check_against_summary, _load
 
 reconcile_module = pytest.importorskip("okc_recon.reconcile")
 
@@ -66,7 +66,7 @@ def test_formulas_reproduce_a_real_reconciliation(
     with caplog.at_level(logging.WARNING, logger="okc_recon"):
         path = write_workbook(recon, tmp_path / "real.xlsx")
     assert not [r for r in caplog.records if "Summary differs" in r.getMessage()]
-    wb = _load(path)
+    wb = load(path)
     assert wb.sheetnames == list(SHEETS)
     assert wb["Summary"]["A6"].value.startswith("Every figure is a live formula")
-    _check_against_summary(path, recon)
+    check_against_summary(path, recon)

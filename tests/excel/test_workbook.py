@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import polars as pl
@@ -17,39 +16,18 @@ from openpyxl.utils.cell import range_boundaries
 from okc_recon.errors import ExportError
 from okc_recon.excel import EXCEPTION_COLUMNS, SHEETS, write_workbook
 from okc_recon.excel._styles import FORMATS
-from okc_recon.excel._summary import MEASURES
 from okc_recon.runinfo import InputFile, RunInfo
 from okc_recon.schema import INVOICE_FILE_SCHEMA, REJECTED_LINE_SCHEMA
-from tests.excel.formulas import Evaluator
+from tests.excel.helpers import check_against_summary, load, money, table_rows
 from tests.excel.month import Month, synthetic_month
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 _CELL_LIKE = re.compile(r"^([A-Za-z]{1,3}\d+|[Rr]\d*[Cc]\d*)$")
 
 
-def _load(path: Path, **kw: Any) -> openpyxl.Workbook:
-    return openpyxl.load_workbook(path, **kw)
-
-
 @pytest.fixture(scope="module")
 def wb(book: Path) -> openpyxl.Workbook:
-    return _load(book)
-
-
-def _table_rows(ws: Any, name: str) -> list[dict[str, Any]]:
-    table = ws.tables[name]
-    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-    headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
-    return [
-        {h: ws.cell(r, c).value for h, c in zip(headers, range(min_col, max_col + 1), strict=True)}
-        for r in range(min_row + 1, max_row + 1)
-    ]
-
-
-def _money(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    return Decimal(repr(value)).quantize(Decimal("0.01"))
+    return load(book)
 
 
 def test_sheets_are_in_spec_order(wb: openpyxl.Workbook) -> None:
@@ -91,14 +69,14 @@ def test_shipments_read_back_with_their_values_and_formats(
     wb: openpyxl.Workbook, month: Month
 ) -> None:
     ws = wb["Shipments"]
-    rows = _table_rows(ws, "tblShipments")
+    rows = table_rows(ws, "tblShipments")
     expected = month.shipments.to_dicts()
     assert len(rows) == len(expected)
     for got, want in zip(rows, expected, strict=True):
         assert got["tracking_number"] == want["tracking_number"]  # text, leading zeros kept
         assert got["order_id"] == want["order_id"]
-        assert _money(got["okc_charge"]) == want["okc_charge"]
-        assert _money(got["carrier_total"]) == want["carrier_total"]
+        assert money(got["okc_charge"]) == want["okc_charge"]
+        assert money(got["carrier_total"]) == want["carrier_total"]
         assert got["ship_date"].date() == want["ship_date"]
         assert got["line_count"] == want["line_count"]
         assert got["rated_on_dim"] is want["rated_on_dim"]
@@ -145,60 +123,17 @@ def test_exceptions_lead_with_the_claim_columns_sorted_by_money_at_stake(
     ws = wb["Exceptions"]
     headers = [c.value for c in ws[1]]
     assert headers[: len(EXCEPTION_COLUMNS)] == list(EXCEPTION_COLUMNS)
-    rows = _table_rows(ws, "tblExceptions")
-    amounts = [_money(r["amount_at_stake"]) for r in rows]
+    rows = table_rows(ws, "tblExceptions")
+    amounts = [money(r["amount_at_stake"]) for r in rows]
     assert amounts == sorted(amounts, reverse=True)
     assert len(rows) == month.exceptions.height
     assert {r["issue_code"] for r in rows} == set(month.exceptions["issue_code"])
 
 
-def _summary_figures(path: Path) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
-    """(carrier, header) -> (formula evaluated from the sheets, cached value)."""
-    wb, cached = _load(path), _load(path, data_only=True)
-    ws, ws_cached = wb["Summary"], cached["Summary"]
-    evaluator = Evaluator(wb)
-    out = {}
-    for name in ("tblSummaryByCarrier", "tblSummaryByIssue"):
-        min_col, min_row, max_col, max_row = range_boundaries(ws.tables[name].ref)
-        headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
-        for r in range(min_row + 1, max_row + 1):
-            label = ws.cell(r, min_col).value
-            for c, header in zip(range(min_col + 1, max_col + 1), headers[1:], strict=True):
-                formula = ws.cell(r, c).value
-                assert isinstance(formula, str), (r, c, formula)
-                assert formula.startswith("="), (r, c, formula)
-                value = evaluator.evaluate(ws, formula)
-                out[(str(label), str(header))] = (value, _money(ws_cached.cell(r, c).value))
-    return out
-
-
-def _check_against_summary(path: Path, month: Month) -> None:
-    figures = _summary_figures(path)
-    labels = {m.key: m.label for m in MEASURES}
-    checked = 0
-    for record in month.summary.to_dicts():
-        for key, want in record.items():
-            if key == "carrier":
-                continue
-            evaluated, cached = figures[(record["carrier"], labels[key])]
-            assert evaluated == Decimal(want), (record["carrier"], key, evaluated, want)
-            assert cached == Decimal(want).quantize(Decimal("0.01")), (record["carrier"], key)
-            checked += 1
-    assert checked == (month.summary.width - 1) * month.summary.height
-    for record in month.issue_summary.filter(pl.col("carrier") == "all").to_dicts():
-        evaluated, _ = figures[(record["issue_code"], "Money at stake")]
-        assert evaluated == record["amount_at_stake"]
-        evaluated, _ = figures[(record["issue_code"], "Exceptions")]
-        assert evaluated == record["exceptions"]
-    for record in month.issue_summary.filter(pl.col("carrier") != "all").to_dicts():
-        evaluated, _ = figures[(record["issue_code"], record["carrier"])]
-        assert evaluated == record["amount_at_stake"]
-
-
 def test_summary_formulas_equal_the_reconciliation_summary_to_the_cent(
     book: Path, month: Month
 ) -> None:
-    _check_against_summary(book, month)
+    check_against_summary(book, month)
 
 
 def test_summary_has_a_native_chart_of_money_at_stake(book: Path) -> None:
@@ -215,7 +150,7 @@ def test_a_sheet_past_the_row_limit_continues_on_a_second_sheet(
     month: Month, run_info: RunInfo, tmp_path: Path
 ) -> None:
     path = write_workbook(month, tmp_path / "small.xlsx", run_info=run_info, max_rows=60)
-    wb = _load(path)
+    wb = load(path)
     parts = [n for n in wb.sheetnames if n.startswith("Shipments")]
     assert parts == ["Shipments", "Shipments (2)", "Shipments (3)"]
     numbers = []
@@ -223,12 +158,12 @@ def test_a_sheet_past_the_row_limit_continues_on_a_second_sheet(
         ws = wb[name]
         table = "tblShipments" if i == 0 else f"tblShipments_{i + 1}"
         assert ws.max_row <= 60
-        numbers += [r["tracking_number"] for r in _table_rows(ws, table)]
+        numbers += [r["tracking_number"] for r in table_rows(ws, table)]
     assert numbers == month.shipments["tracking_number"].to_list()
     assert wb.sheetnames.index("Shipments (3)") < wb.sheetnames.index("Invoice lines")
     lines = [n for n in wb.sheetnames if n.startswith("Invoice lines")]
     assert len(lines) == -(-month.invoice_lines.height // 59)
-    _check_against_summary(path, month)
+    check_against_summary(path, month)
 
 
 def test_the_same_inputs_give_the_same_bytes(
@@ -307,16 +242,16 @@ def test_checks_and_rejected_lines_get_their_sheets(
         invoice_files=files,
         run_info=info,
     )
-    wb = _load(path)
+    wb = load(path)
     dq = wb["Data quality"]
-    expectations = _table_rows(dq, "tblExpectations")
+    expectations = table_rows(dq, "tblExpectations")
     assert [e["success"] for e in expectations] == [True, False]
-    failures = _table_rows(dq, "tblCheckFailures")
+    failures = table_rows(dq, "tblCheckFailures")
     assert [f["record_id"] for f in failures] == ["000123", "000456"]
     assert failures[1]["value"] == "=1+2"
     title_row = range_boundaries(dq.tables["tblCheckFailures"].ref)[1] - 1
     assert dq.cell(title_row, 1).value == "Failing records"
-    assert _table_rows(wb["Rejected lines"], "tblRejectedLines") == [
+    assert table_rows(wb["Rejected lines"], "tblRejectedLines") == [
         {
             "source_file": "ups.csv",
             "source_line": 17,
@@ -325,11 +260,11 @@ def test_checks_and_rejected_lines_get_their_sheets(
             "raw": "1Z999,abc",
         }
     ]
-    per_file = _table_rows(wb["Rejected lines"], "tblInvoiceFiles")
+    per_file = table_rows(wb["Rejected lines"], "tblInvoiceFiles")
     assert [(f["source_file"], f["lines_in"], f["lines_rejected"]) for f in per_file] == [
         ("ups.csv", 18, 1)
     ]
-    inputs = _table_rows(wb["Run info"], "tblInputFiles")
+    inputs = table_rows(wb["Run info"], "tblInputFiles")
     assert [(f["path"], f["sha256"], f["kind"]) for f in inputs] == [
         ("ups.csv", "ab" * 32, "invoice")
     ]
@@ -346,18 +281,18 @@ def test_run_info_records_the_run(month: Month, tmp_path: Path) -> None:
         extra_settings={"abs_tolerance": "0.25"},
         period="2024-01",
     )
-    wb = _load(write_workbook(month, tmp_path / "r.xlsx", run_info=info))
+    wb = load(write_workbook(month, tmp_path / "r.xlsx", run_info=info))
     ws = wb["Run info"]
-    items = {r["item"]: r["value"] for r in _table_rows(ws, "tblRunInfo")}
+    items = {r["item"]: r["value"] for r in table_rows(ws, "tblRunInfo")}
     assert items["tool"].startswith("okc-recon ")
     assert items["run at (UTC)"] == "2024-03-16 00:00:00"
     assert items["weight unit"] == "oz"
-    files = _table_rows(ws, "tblInputFiles")
+    files = table_rows(ws, "tblInputFiles")
     assert files[0]["sha256"] == InputFile.from_path(source).sha256
-    counts = {(r["direction"], r["table"]): r["rows"] for r in _table_rows(ws, "tblRowCounts")}
+    counts = {(r["direction"], r["table"]): r["rows"] for r in table_rows(ws, "tblRowCounts")}
     assert counts[("in", "fulfillments")] == 400
     assert counts[("written", "shipments")] == month.shipments.height
-    settings = {r["setting"]: r["value"] for r in _table_rows(ws, "tblSettings")}
+    settings = {r["setting"]: r["value"] for r in table_rows(ws, "tblSettings")}
     assert settings == {"abs_tolerance": "0.25"}
 
 
@@ -373,7 +308,7 @@ def test_a_summary_that_the_formulas_do_not_reproduce_is_flagged(
     with caplog.at_level(logging.WARNING, logger="okc_recon"):
         path = write_workbook(replace(month, summary=wrong), tmp_path / "w.xlsx")
     assert any("ups okc_charges" in r.getMessage() for r in caplog.records)
-    assert _load(path)["Summary"]["A6"].value.startswith("Check: 1 figure")
+    assert load(path)["Summary"]["A6"].value.startswith("Check: 1 figure")
 
 
 def test_an_empty_month_still_opens_with_every_sheet(tmp_path: Path) -> None:
@@ -389,7 +324,7 @@ def test_an_empty_month_still_opens_with_every_sheet(tmp_path: Path) -> None:
         issue_summary=empty.issue_summary.clear(),
         as_of=date(2024, 3, 16),
     )
-    wb = _load(write_workbook(empty, tmp_path / "e.xlsx"))
+    wb = load(write_workbook(empty, tmp_path / "e.xlsx"))
     assert wb.sheetnames == list(SHEETS)
     summary = wb["Summary"]
     assert next(c.value for c in summary[10]) == "all"
@@ -408,7 +343,7 @@ def test_links_stop_at_excels_limit_per_sheet(
     import okc_recon.excel._layout as layout
 
     monkeypatch.setattr(layout, "LINK_LIMIT", 5)
-    ws = _load(write_workbook(month, tmp_path / "l.xlsx"))["Shipments"]
+    ws = load(write_workbook(month, tmp_path / "l.xlsx"))["Shipments"]
     col = next(c.column for c in ws[1] if c.value == "tracking_url")
     linked = [r for r in range(2, ws.max_row + 1) if ws.cell(r, col).hyperlink is not None]
     assert linked == [2, 3, 4, 5, 6]
