@@ -37,8 +37,8 @@ posting country, not only ``…US``.
 
 Every function here exists twice: a scalar one (``…_one``, used by the sandbox, the invoice
 writers and tests) that follows the reference's left-to-right rules literally, and a Polars
-expression for columns of millions of rows, which computes the same sums right-aligned from
-integer digits. A Hypothesis property keeps the two in agreement.
+expression for columns of millions of rows, which takes the same sums from the right, over the
+bytes of each key. A Hypothesis property keeps the two in agreement.
 """
 
 from __future__ import annotations
@@ -591,9 +591,9 @@ def _digit_block(seed: str, n: int) -> str:
 #
 # The scalar rules above weigh digits from the left. Every check digit here sits at the end of
 # its number, so the same sums can be taken from the right: position r = 0 is the digit next to
-# the check digit, and zero padding changes no sum. That makes one array of digits per key
-# serve every format (the key padded with zeros to a fixed width, its bytes read as an array),
-# and each sum one product with a constant array of weights. Seen from the right:
+# the check digit, and zero padding changes no sum. So every key is padded with "0" to one
+# width, its bytes become one UInt8 column per position, and each sum is a fixed linear
+# combination of those columns, the same for every row. Seen from the right:
 #
 # - USPS mod10, FedEx 15 and SSCC-18 (odd-length serials, or even-length with odd ×3):
 #   r even ×3, r odd ×1; prepending "92" adds 9×3 + 2 = 29, "91" adds 28;
@@ -610,10 +610,10 @@ _NULL_TEXT = pl.lit(None, dtype=pl.Utf8)
 
 
 def _with_digit_bytes(frame: pl.DataFrame, text: str, width: int) -> pl.DataFrame:
-    """Add the bytes of column ``text`` (digit strings of at most ``width`` characters, padded
-    in front with ``"0"``) as UInt8 columns ``_b0`` … ``_b{width-1}``: ``ord("0")`` plus each
-    digit, null where the row has no such string. Reading the padded text's bytes as one
-    array and splitting it is far cheaper than slicing strings digit by digit."""
+    """Add the bytes of column ``text``, padded in front with ``"0"`` to ``width``, as UInt8
+    columns ``_b0`` … ``_b{width-1}`` (a digit is ``ord("0")`` plus its value); null where
+    the text is longer. Reading the padded text as one array of bytes and splitting it is far
+    cheaper than slicing strings character by character."""
     padded = pl.col(text).str.pad_start(width, "0").cast(pl.Binary)
     array = padded.bin.reinterpret(dtype=pl.Array(pl.UInt8, width))
     fields = [f"_b{i}" for i in range(width)]
