@@ -515,9 +515,7 @@ def detect_issues(
         )
     )
     late = _late_deliveries(ship, invoices, rules, as_of)
-    stacked = pl.concat(
-        [*(e.collect(engine=_ENGINE) for e in events), late], how="diagonal_relaxed"
-    ).lazy()
+    stacked = pl.concat([*events, late.lazy()], how="diagonal_relaxed")
     info = s.select(
         "tracking_key",
         "tracking_number",
