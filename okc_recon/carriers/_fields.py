@@ -5,7 +5,7 @@ last step every reader takes, :func:`finish`, which turns a reader's charge line
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -22,12 +22,15 @@ from okc_recon.money import MONEY, parse_money
 
 __all__ = [
     "Parsed",
+    "classify",
     "finish",
     "flag",
+    "lookup",
     "money_columns",
     "parse_date",
     "parse_time",
     "parse_weight",
+    "tracking_columns",
     "weight_unit",
 ]
 
@@ -52,6 +55,31 @@ class Parsed:
     rejected: pl.DataFrame
     lines_in: int
     lines_parsed: int
+
+
+def lookup(
+    frame: pl.DataFrame,
+    source: str | pl.Expr,
+    fn: Callable[[pl.Expr], pl.Expr],
+    dtype: pl.DataType,
+) -> pl.Expr:
+    """``fn(source)`` computed once per distinct value of ``source`` in ``frame``.
+
+    Carrier files repeat the same dates, unit codes, service texts and charge descriptions
+    on every row: parsing each distinct value once and looking the result up is exact and
+    much faster than running regexes and date formats over millions of rows.
+    """
+    expr = pl.col(source) if isinstance(source, str) else source
+    keys = frame.select(expr.alias("k").unique()).get_column("k")
+    has_null = keys.null_count() > 0
+    keys = keys.drop_nulls()
+    values = pl.DataFrame({"k": keys}).select(fn(pl.col("k")).cast(dtype).alias("v"))["v"]
+    mapped = expr.replace_strict(keys, values, default=None, return_dtype=dtype)
+    if has_null:
+        at_null = pl.select(fn(pl.lit(None, dtype=pl.Utf8)).cast(dtype)).item()
+        if at_null is not None:
+            return pl.when(expr.is_null()).then(pl.lit(at_null, dtype=dtype)).otherwise(mapped)
+    return mapped
 
 
 def money_columns(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
@@ -147,6 +175,45 @@ def flag(expr: pl.Expr) -> pl.Expr:
     )
 
 
+def tracking_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``tracking_key``, ``alt_tracking_key`` and ``tracking_corrupted`` from
+    its raw ``_tid`` and ``_alt`` columns (each distinct value is keyed once)."""
+    for name in ("_tid", "_alt"):
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(name))
+    utf8 = pl.Utf8()
+    out = frame.with_columns(
+        lookup(frame, "_tid", tracking.tracking_key, utf8).alias("tracking_key"),
+        lookup(frame, "_alt", tracking.tracking_key, utf8).alias("_alt_key"),
+        lookup(frame, "_tid", tracking.is_float_artifact, pl.Boolean())
+        .fill_null(False)
+        .alias("tracking_corrupted"),
+    )
+    return out.with_columns(
+        pl.when(pl.col("_alt_key") != pl.col("tracking_key"))
+        .then(pl.col("_alt_key"))
+        .when(pl.col("tracking_key").is_null())
+        .then(pl.col("_alt_key"))
+        .alias("alt_tracking_key"),
+    ).drop("_alt_key")
+
+
+def classify(
+    frame: pl.DataFrame,
+    columns: Sequence[str],
+    fn: Callable[..., pl.Expr],
+    name: str,
+) -> pl.DataFrame:
+    """``frame`` with column ``name`` = ``fn(*columns)``, computed once per distinct
+    combination of ``columns`` and joined back (row order kept)."""
+    combos = frame.select(columns).unique()
+    combos = combos.with_columns(fn(*[pl.col(c) for c in columns]).alias(name))
+    if name in frame.columns:
+        frame = frame.drop(name)
+    return frame.join(combos, on=list(columns), how="left", nulls_equal=True,
+                      maintain_order="left")  # fmt: skip
+
+
 def finish(
     lines: pl.DataFrame,
     *,
@@ -156,43 +223,36 @@ def finish(
     """A reader's charge lines as ``schema.INVOICE_LINE_SCHEMA``, in file order.
 
     ``lines`` has the schema's columns a reader knows (money already :data:`MONEY`, dates
-    already dates) plus ``_tid`` (the raw tracking identifier to key on), ``_alt`` (the
-    carrier's alternate identifier, raw), ``_service_text`` (raw service text/code to
-    normalise) and ``_order`` (position within the line). ``carrier`` may be raw text.
+    already dates) plus ``_tid`` (the raw tracking identifier to key on) and ``_alt`` (the
+    carrier's alternate identifier, raw) unless the tracking columns are already there,
+    ``_service_text`` (raw service text/code to normalise) when ``service`` is not, and
+    ``_order`` (position within the line). ``carrier`` may be raw text.
     """
-    present = set(lines.columns)
+    if "tracking_key" not in lines.columns:
+        lines = tracking_columns(lines)
+    carriers = lines.get_column("carrier").unique() if "carrier" in lines.columns else None
+    if carriers is not None and not carriers.drop_nulls().is_in(schema.CARRIERS).all():
+        lines = lines.with_columns(
+            lookup(lines, "carrier", normalize_carrier, pl.Utf8()).alias("carrier")
+        )
+    if "_service_text" in lines.columns:
+        known = service_catalog()["service"].implode()
 
-    def col(name: str) -> pl.Expr:
-        return pl.col(name) if name in present else pl.lit(None, dtype=pl.Utf8)
+        def normalise(carrier: pl.Expr, text: pl.Expr) -> pl.Expr:
+            return pl.coalesce(
+                pl.when(text.is_in(known)).then(text),
+                normalize_service(carrier, text, service_map),
+            )
 
-    tid = col("_tid")
-    alt_raw = col("_alt")
-    key = tracking.tracking_key(tid)
-    alt_key = tracking.tracking_key(alt_raw)
-    carrier = normalize_carrier(col("carrier"))
-    out = lines.with_columns(
-        carrier.alias("carrier"),
-        key.alias("tracking_key"),
-        pl.when(alt_key != key)
-        .then(alt_key)
-        .when(key.is_null())
-        .then(alt_key)
-        .alias("alt_tracking_key"),
-        tracking.is_float_artifact(tid).fill_null(False).alias("tracking_corrupted"),
-        pl.lit(source_file).alias("source_file"),
-    )
-    service_text = col("_service_text")
-    known = service_catalog()["service"].implode()
-    out = out.with_columns(
-        pl.coalesce(
-            col("service"),
-            pl.when(service_text.is_in(known)).then(service_text),
-            normalize_service(pl.col("carrier"), service_text, service_map),
-        ).alias("service")
-    )
-    order = ["source_line", "_order"] if "_order" in present else ["source_line"]
-    out = out.sort(order, maintain_order=True)
-    return schema.conform(out, schema.INVOICE_LINE_SCHEMA)
+        lines = classify(lines, ["carrier", "_service_text"], normalise, "_service")
+        if "service" in lines.columns:
+            lines = lines.with_columns(pl.coalesce("service", "_service").alias("service"))
+        else:
+            lines = lines.rename({"_service": "service"})
+    lines = lines.with_columns(pl.lit(source_file).alias("source_file"))
+    order = ["source_line", "_order"] if "_order" in lines.columns else ["source_line"]
+    lines = lines.sort(order, maintain_order=True)
+    return schema.conform(lines, schema.INVOICE_LINE_SCHEMA)
 
 
 def empty_lines() -> pl.DataFrame:

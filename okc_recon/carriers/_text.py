@@ -153,9 +153,9 @@ def _read_sheet(path: Path, raw: bytes) -> pl.DataFrame:
     )
     frame = sheet.to_polars()
     frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
-    frame = frame.with_columns(pl.col(c).str.strip_chars() for c in frame.columns)
     frame = frame.with_columns(
-        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in frame.columns
+        pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
+        for c in frame.columns
     )
     return frame.with_row_index("_line", offset=1).with_columns(pl.col("_line").cast(pl.Int64))
 
@@ -181,22 +181,14 @@ def _polars_rows(data: bytes, delimiter: str, ncols: int, columns: Sequence[int]
     )
 
 
-def _strip(frame: pl.DataFrame) -> pl.DataFrame:
-    cols = [c for c in frame.columns if c != "_line"]
-    stripped = [pl.col(c).str.strip_chars() for c in cols]
-    return frame.with_columns(
-        pl.when(s == "").then(None).otherwise(s).alias(c)
-        for s, c in zip(stripped, cols, strict=True)
-    )
-
-
 def read_rows(
     source: Source, *, columns: Sequence[int], ncols: int | None = None, first_line: int = 1
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The rows of ``source`` from physical line ``first_line`` on, with the given columns.
 
     Returns ``(rows, broken)``: ``rows`` has ``_line`` and ``c<i>`` for each requested
-    position (text, stripped, empty → null; short rows padded with nulls); ``broken`` has
+    position (text as in the file, empty → null; short rows padded with nulls; readers
+    strip what they use); ``broken`` has
     ``_line``, ``raw`` and ``reason`` for lines the CSV parser could not split (unbalanced
     quotes). Blank lines (nothing but spaces and delimiters) appear in neither.
     """
@@ -237,7 +229,7 @@ def read_rows(
             source.path.name,
         )
         frame, broken = _rows_line_by_line(data, source.delimiter, width, wanted)
-    frame = _strip(frame.filter(pl.col("_line") >= first_line).select("_line", *names))
+    frame = frame.filter(pl.col("_line") >= first_line).select("_line", *names)
     broken = broken.filter(pl.col("_line") >= first_line)
     frame = _drop_blank(frame, data, source.delimiter)
     return frame, broken

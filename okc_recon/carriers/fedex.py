@@ -128,10 +128,11 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     )
 
     def c(role: str) -> pl.Expr:
-        return pl.col(f"c{index[role]}") if role in index else pl.lit(None, dtype=pl.Utf8)
+        if role not in index:
+            return pl.lit(None, dtype=pl.Utf8)
+        return pl.col(f"c{index[role]}").str.strip_chars()
 
-    desc_cols = [f"c{d}" for d, _ in pairs]
-    amt_cols = [f"c{a}" for _, a in pairs]
+    amounts = [f"_a{k}" for k in range(len(pairs))]
     base = rows.select(
         pl.col("_line"),
         c("account").alias("account_number"),
@@ -141,53 +142,32 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         c("tid").alias("_tid"),
         c("tca").alias("_tca"),
         c("net").alias("_net"),
-        c("service_type").alias("_service_type"),
-        c("ground_service").alias("_ground_service"),
-        c("ship_date").alias("_ship_date"),
-        c("pod_date").alias("_pod_date"),
-        c("pod_time").alias("_pod_time"),
-        c("actual_weight").alias("_actual_weight"),
-        c("actual_units").alias("_actual_units"),
-        c("rated_weight").alias("_rated_weight"),
-        c("rated_units").alias("_rated_units"),
-        c("dim_length").alias("_dim_l"),
-        c("dim_width").alias("_dim_w"),
-        c("dim_height").alias("_dim_h"),
-        c("dim_divisor").alias("_dim_div"),
-        c("rated_method").alias("_rated_method"),
-        c("xref_prefix").alias("_xref_prefix"),
-        c("xref").alias("_xref"),
-        c("currency").alias("currency"),
-        *[pl.col(d).alias(f"_d{k}") for k, d in enumerate(desc_cols)],
-        *[pl.col(a).alias(f"_a{k}") for k, a in enumerate(amt_cols)],
+        c("tca").alias("_tca_raw"),
+        c("net").alias("_net_raw"),
+        *[pl.col(f"c{d}").alias(f"_d{k}") for k, (d, _) in enumerate(pairs)],
+        *[pl.col(f"c{a}").alias(f"_a{k}") for k, (_, a) in enumerate(pairs)],
+        *[pl.col(f"c{a}").alias(f"_a{k}_raw") for k, (_, a) in enumerate(pairs)],
     )
-    amounts = [f"_a{k}" for k in range(len(pairs))]
-    raw_amounts = base.select(
-        pl.col("_tca").alias("_tca_raw"),
-        pl.col("_net").alias("_net_raw"),
-        *[pl.col(a).alias(f"{a}_raw") for a in amounts],
-    )
-    base = f.money_columns(
-        pl.concat([base, raw_amounts], how="horizontal"), ["_tca", "_net", *amounts]
-    )
+    base = f.money_columns(base, ["_tca", "_net", *amounts])
+    zero = pl.lit(0).cast(MONEY)
+    pair_sum = f.money_sum(amounts)
+    tca = pl.col("_tca").fill_null(zero)
     bad_amount = [pl.col(f"{a}_raw").is_not_null() & pl.col(a).is_null() for a in amounts]
     orphan_amount = [
         pl.col(f"_d{k}").is_null() & pl.col(f"_a{k}").is_not_null() & (pl.col(f"_a{k}") != 0)
         for k in range(len(pairs))
     ]
-    zero = pl.lit(0).cast(MONEY)
-    pair_sum = f.money_sum(amounts)
-    tca = pl.col("_tca").fill_null(zero)
     base = base.with_columns(
-        f.parse_date(pl.col("_invoice_date_raw")).alias("invoice_date"),
+        f.lookup(base, "_invoice_date_raw", f.parse_date, pl.Date()).alias("invoice_date"),
         pair_sum.alias("_pair_sum"),
-        ((tca + pair_sum).cast(MONEY) == pl.col("_net")).alias("_fits_a"),
-        (pair_sum == pl.col("_net")).alias("_fits_b"),
         pl.any_horizontal(pl.col(f"_d{k}").is_not_null() for k in range(len(pairs))).alias(
             "_has_pairs"
         )
         if pairs
         else pl.lit(False).alias("_has_pairs"),
+    ).with_columns(
+        ((tca + pl.col("_pair_sum")).cast(MONEY) == pl.col("_net")).alias("_fits_a"),
+        (pl.col("_pair_sum") == pl.col("_net")).alias("_fits_b"),
     )
     reason = (
         pl.when(
@@ -224,68 +204,119 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         )
     )
     base = base.with_columns(reason.alias("_reason"))
-    good = base.filter(pl.col("_reason").is_null())
     rejected = pl.concat(
         [
             base.filter(pl.col("_reason").is_not_null()).select(
-                "_line", pl.lit(None, dtype=pl.Utf8).alias("raw"), pl.col("_reason").alias("reason")
+                "_line",
+                pl.lit(None, dtype=pl.Utf8).alias("raw"),
+                pl.col("_reason").alias("reason"),
             ),
             broken,
         ]
     ).sort("_line")
-    if good.height:
-        fits = good.select(pl.col("_fits_a").sum(), pl.col("_fits_b").sum())
-        logger.debug(
-            "%s: %d rows fit net = transportation + charges, %d net = charges",
-            source.path.name,
-            fits.item(0, 0),
-            fits.item(0, 1),
-        )
-    lines = _charge_lines(good, len(pairs), service_map)
+    good = base.filter(pl.col("_reason").is_null()).drop(
+        "_reason", "_tca_raw", "_net_raw", *[f"{a}_raw" for a in amounts]
+    )
+    charges = _charge_lines(good, len(pairs))
+    details = _row_columns(
+        rows.join(good.select("_line", "_tid", "_prefix"), on="_line", how="semi"),
+        index,
+        service_map,
+        good,
+    )
+    lines = charges.join(details, on="_line", how="left", maintain_order="left")
+    lines = lines.with_columns(
+        pl.when((pl.col("_row_category") == "shipment") & ~pl.col("_has_transport"))
+        .then(pl.lit("adjustment"))
+        .otherwise(pl.col("_row_category"))
+        .alias("charge_category"),
+    ).rename({"_line": "source_line"})
     lines = f.finish(lines, source_file=source.name, service_map=service_map)
     lines_in = rows.height + broken.height
     return Parsed(lines, rejected, lines_in, lines_in - rejected.height)
 
 
-def _row_columns(frame: pl.DataFrame, service_map: ServiceMap | None) -> pl.DataFrame:
-    """Row-level values every charge line of a row shares."""
-    actual_unit = f.weight_unit(pl.col("_actual_units"))
-    rated_unit = f.weight_unit(pl.col("_rated_units"))
-    unit = pl.coalesce(rated_unit, actual_unit)
-    actual = f.parse_weight(pl.col("_actual_weight"))
-    rated = f.parse_weight(pl.col("_rated_weight"))
+def _row_columns(
+    rows: pl.DataFrame,
+    index: dict[str, int],
+    service_map: ServiceMap | None,
+    good: pl.DataFrame,
+) -> pl.DataFrame:
+    """Row-level values every charge line of a row shares, one row per good data row."""
+
+    def c(role: str) -> pl.Expr:
+        if role not in index:
+            return pl.lit(None, dtype=pl.Utf8)
+        return pl.col(f"c{index[role]}").str.strip_chars()
+
+    frame = rows.select(
+        "_line",
+        c("prefix").alias("_prefix"),
+        c("tid").alias("_tid"),
+        c("service_type").alias("_service_type"),
+        c("ground_service").alias("_ground_service"),
+        c("ship_date").alias("_ship_date"),
+        c("pod_date").alias("_pod_date"),
+        c("pod_time").alias("_pod_time"),
+        c("actual_weight").alias("_actual_weight"),
+        c("actual_units").alias("_actual_units"),
+        c("rated_weight").alias("_rated_weight"),
+        c("rated_units").alias("_rated_units"),
+        c("dim_length").alias("_dim_l"),
+        c("dim_width").alias("_dim_w"),
+        c("dim_height").alias("_dim_h"),
+        c("dim_divisor").alias("_dim_div"),
+        c("rated_method").alias("_rated_method"),
+        c("xref_prefix").alias("_xref_prefix"),
+        c("xref").alias("_xref"),
+        c("currency").alias("currency"),
+    ).join(
+        good.select("_line", "account_number", "invoice_number", "invoice_date"),
+        on="_line",
+        how="left",
+        maintain_order="left",
+    )
+    utf8 = pl.Utf8()
+    actual_unit = f.lookup(frame, "_actual_units", f.weight_unit, utf8)
+    rated_unit = f.lookup(frame, "_rated_units", f.weight_unit, utf8)
+    frame = frame.with_columns(
+        actual_unit.alias("_actual_unit"),
+        pl.coalesce(rated_unit, actual_unit).alias("_unit"),
+        f.parse_weight(pl.col("_actual_weight")).alias("_actual"),
+        f.parse_weight(pl.col("_rated_weight")).alias("billed_weight"),
+        f.lookup(frame, "_ship_date", f.parse_date, pl.Date()).alias("ship_date"),
+        f.lookup(frame, "_pod_date", f.parse_date, pl.Date()).alias("delivery_date"),
+        f.lookup(frame, "_pod_time", f.parse_time, pl.Time()).alias("delivery_time"),
+    )
     factor = {"lb": 1.0, "kg": 2.20462262185, "oz": 1 / 16, "g": 0.00220462262185}
     # Entered weight in the billed weight's unit when the two differ (rare, but real).
-    to_lb = actual_unit.replace_strict(factor, default=None, return_dtype=pl.Float64)
-    from_lb = unit.replace_strict(factor, default=None, return_dtype=pl.Float64)
-    entered = pl.when(actual_unit == unit).then(actual).otherwise(actual * to_lb / from_lb)
+    to_lb = pl.col("_actual_unit").replace_strict(factor, default=None, return_dtype=pl.Float64)
+    from_lb = pl.col("_unit").replace_strict(factor, default=None, return_dtype=pl.Float64)
+    actual = pl.col("_actual")
+    rated = pl.col("billed_weight")
     dims = [f.parse_weight(pl.col(n)) for n in ("_dim_l", "_dim_w", "_dim_h")]
-    divisor = f.parse_weight(pl.col("_dim_div"))
-    dim_weight = (dims[0] * dims[1] * dims[2] / divisor).ceil()
+    dim_weight = (dims[0] * dims[1] * dims[2] / f.parse_weight(pl.col("_dim_div"))).ceil()
     rated_on_dim = pl.col("_rated_method").str.to_lowercase().str.contains("dim").fill_null(
         False
     ) | ((dim_weight == rated) & (rated > actual.ceil())).fill_null(False)
     prefix = pl.col("_prefix")
     tid = pl.col("_tid")
-    # "Home Delivery" / "Ground Economy" say more than "FedEx Ground"; "Return Manager" less.
-    service = pl.coalesce(
-        normalize_service(pl.lit("fedex"), pl.col("_ground_service"), service_map),
-        normalize_service(pl.lit("fedex"), pl.col("_service_type"), service_map),
-    )
     xref = pl.concat_str([pl.col("_xref_prefix"), pl.col("_xref")], ignore_nulls=True)
-    category = (
-        pl.when(tid.is_null())
-        .then(pl.lit("invoice"))
-        .when(
-            pl.concat_str([pl.col("_service_type"), pl.col("_ground_service")], ignore_nulls=True)
-            .str.to_lowercase()
-            .str.contains("return")
-            .fill_null(False)
+
+    def service(service_type: pl.Expr, ground: pl.Expr) -> pl.Expr:
+        # "Home Delivery" / "Ground Economy" say more than "FedEx Ground"; "Return Manager" less.
+        return pl.coalesce(
+            normalize_service(pl.lit("fedex"), ground, service_map),
+            normalize_service(pl.lit("fedex"), service_type, service_map),
         )
-        .then(pl.lit("return"))
-        .otherwise(pl.lit("shipment"))
-    )
-    return frame.with_columns(
+
+    def is_return(service_type: pl.Expr, ground: pl.Expr) -> pl.Expr:
+        text = pl.concat_str([service_type, ground], ignore_nulls=True)
+        return text.str.to_lowercase().str.contains("return").fill_null(False)
+
+    frame = f.classify(frame, ["_service_type", "_ground_service"], service, "service")
+    frame = f.classify(frame, ["_service_type", "_ground_service"], is_return, "_is_return")
+    frame = frame.with_columns(
         pl.lit("fedex").alias("carrier"),
         pl.when(prefix.is_not_null() & tid.is_not_null())
         .then(pl.concat_str([prefix, tid], separator=" "))
@@ -296,63 +327,67 @@ def _row_columns(frame: pl.DataFrame, service_map: ServiceMap | None) -> pl.Data
         .when(prefix.is_not_null() & tid.is_not_null())
         .then(pl.concat_str([prefix, tid]))
         .alias("_alt"),
-        f.parse_date(pl.col("_ship_date")).alias("ship_date"),
-        f.parse_date(pl.col("_pod_date")).alias("delivery_date"),
-        f.parse_time(pl.col("_pod_time")).alias("delivery_time"),
         pl.concat_str(
             [pl.col("_service_type"), pl.col("_ground_service")], separator=" / ", ignore_nulls=True
         ).alias("service_description"),
-        service.alias("service"),
-        category.alias("_row_category"),
-        rated.alias("billed_weight"),
-        entered.alias("entered_weight"),
-        pl.when(rated.is_not_null() | actual.is_not_null()).then(unit).alias("weight_unit"),
+        pl.when(tid.is_null())
+        .then(pl.lit("invoice"))
+        .when(pl.col("_is_return"))
+        .then(pl.lit("return"))
+        .otherwise(pl.lit("shipment"))
+        .alias("_row_category"),
+        pl.when(pl.col("_actual_unit") == pl.col("_unit"))
+        .then(actual)
+        .otherwise(actual * to_lb / from_lb)
+        .alias("entered_weight"),
+        pl.when(rated.is_not_null() | actual.is_not_null())
+        .then(pl.col("_unit"))
+        .alias("weight_unit"),
         rated_on_dim.alias("rated_on_dim"),
         pl.col("currency").fill_null(pl.lit("USD")),
-        pl.col("_line").alias("source_line"),
     )
+    frame = f.tracking_columns(frame)
+    return frame.select(
+        "_line", "carrier", "account_number", "invoice_number", "invoice_date",
+        "tracking_number", "tracking_key", "alt_tracking_key", "tracking_corrupted",
+        "ship_date", "delivery_date", "delivery_time", "service", "service_description",
+        "_row_category", "billed_weight", "entered_weight", "weight_unit", "rated_on_dim",
+        "currency",
+    )  # fmt: skip
 
 
-def _charge_lines(good: pl.DataFrame, n_pairs: int, service_map: ServiceMap | None) -> pl.DataFrame:
-    rows = _row_columns(good, service_map)
-    shared = [
-        "carrier", "account_number", "invoice_number", "invoice_date", "tracking_number",
-        "_tid", "_alt", "ship_date", "delivery_date", "delivery_time", "service_description",
-        "service", "_row_category", "billed_weight", "entered_weight", "weight_unit",
-        "rated_on_dim", "currency", "source_line",
-    ]  # fmt: skip
+def _charge_lines(good: pl.DataFrame, n_pairs: int) -> pl.DataFrame:
+    """One row per charge: ``_line``, ``_order``, description, amount, type, category."""
     zero = pl.lit(0).cast(MONEY)
-    transport = rows.filter(
-        pl.col("_fits_a") & ((pl.col("_tca").fill_null(zero) != 0) | ~pl.col("_has_pairs"))
-    ).select(
-        *shared,
-        pl.lit("Transportation Charge").alias("charge_description"),
-        pl.col("_tca").fill_null(zero).alias("amount"),
-        pl.lit(-1).alias("_order"),
-    )
-    parts = [transport]
+    lazy = good.lazy()
+    parts = [
+        lazy.filter(
+            pl.col("_fits_a") & ((pl.col("_tca").fill_null(zero) != 0) | ~pl.col("_has_pairs"))
+        ).select(
+            "_line",
+            pl.lit(-1, dtype=pl.Int16).alias("_order"),
+            pl.lit("Transportation Charge").alias("charge_description"),
+            pl.col("_tca").fill_null(zero).alias("amount"),
+        )
+    ]
     for k in range(n_pairs):
         parts.append(
-            rows.filter(pl.col(f"_d{k}").is_not_null()).select(
-                *shared,
-                pl.col(f"_d{k}").alias("charge_description"),
+            lazy.filter(pl.col(f"_d{k}").is_not_null()).select(
+                "_line",
+                pl.lit(k, dtype=pl.Int16).alias("_order"),
+                pl.col(f"_d{k}").str.strip_chars().alias("charge_description"),
                 pl.col(f"_a{k}").fill_null(zero).alias("amount"),
-                pl.lit(k).alias("_order"),
             )
         )
-    lines = pl.concat(parts)
-    charge_type = (
+    lines = pl.concat(parts).collect()
+    types = f.lookup(lines, "charge_description", charge_type_from_text, pl.Utf8())
+    lines = lines.with_columns(
         pl.when(pl.col("_order") == -1)
         .then(pl.lit("transportation"))
-        .otherwise(charge_type_from_text(pl.col("charge_description")))
+        .otherwise(types)
+        .alias("charge_type")
     )
-    lines = lines.with_columns(charge_type.alias("charge_type"))
     # A row that bills no transportation is a post-shipment adjustment (an address
     # correction, a GSR credit… on a later invoice).
-    has_transport = (pl.col("charge_type") == "transportation").any().over("source_line")
-    return lines.with_columns(
-        pl.when((pl.col("_row_category") == "shipment") & ~has_transport)
-        .then(pl.lit("adjustment"))
-        .otherwise(pl.col("_row_category"))
-        .alias("charge_category")
-    )
+    billed = lines.filter(pl.col("charge_type") == "transportation").get_column("_line").unique()
+    return lines.with_columns(pl.col("_line").is_in(billed.implode()).alias("_has_transport"))

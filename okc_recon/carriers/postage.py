@@ -83,7 +83,7 @@ EASYPOST_COLUMNS: dict[str, tuple[str, ...]] = {
     "is_return": ("is_return",),
     "refund_status": ("refund_status",),
     "kind": ("type", "record_type"),
-    "txn_date": ("adjusted_at", "transaction_date"),
+    "txn_date": ("adjusted_at", "transaction_date", "created_at"),
     "reason": ("adjustment_reason", "reason", "description"),
     "account": ("carrier_account_id", "account"),
     "invoice": ("invoice_id", "invoice_number"),

@@ -106,7 +106,7 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     rows, broken = read_rows(source, columns=list(p.values()), ncols=WIDTH)
 
     def c(name: str) -> pl.Expr:
-        return pl.col(f"c{p[name]}")
+        return pl.col(f"c{p[name]}").str.strip_chars()
 
     frame = rows.select(
         pl.col("_line").alias("source_line"),
@@ -135,7 +135,9 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         c("delivery_date").alias("_delivery_date"),
     )
     frame = f.money_columns(frame, ["amount", "_invoice_amount"])
-    frame = frame.with_columns(f.parse_date(pl.col("_invoice_date")).alias("invoice_date"))
+    frame = frame.with_columns(
+        f.lookup(frame, "_invoice_date", f.parse_date, pl.Date()).alias("invoice_date")
+    )
     reason = (
         pl.when(~pl.col("_version").str.contains(_VERSION_RE.pattern).fill_null(False))
         .then(pl.lit("not a UPS Billing Data row: position 1 is not a version like 2.1"))
@@ -198,54 +200,78 @@ def _check_invoice_totals(good: pl.DataFrame, source: Source) -> None:
 
 def _lines(good: pl.DataFrame, service_map: ServiceMap | None) -> pl.DataFrame:
     tracking = pl.coalesce(pl.col("_tracking"), pl.col("_lead"))
-    has_tracking = tracking.is_not_null()
-    category = ups_charge_category(pl.col("_category_code"), pl.col("_detail_code"), has_tracking)
     frame = good.with_columns(
         tracking.alias("tracking_number"),
         tracking.alias("_tid"),
         pl.col("_lead").alias("_alt"),
-        category.alias("charge_category"),
+        tracking.is_not_null().alias("_has_tracking"),
     )
-    charge_type = ups_charge_type(
-        pl.col("_class"),
-        pl.col("charge_code"),
-        pl.col("_detail_code"),
-        pl.col("charge_description"),
-        pl.col("charge_category"),
+    # Codes, units, dates and descriptions repeat on every row: each distinct combination
+    # is classified once (f.classify / f.lookup) and joined back.
+    frame = f.classify(
+        frame,
+        ["_category_code", "_detail_code", "_has_tracking"],
+        ups_charge_category,
+        "charge_category",
     )
-    entered_unit = f.weight_unit(pl.col("_entered_unit"))
-    billed_unit = f.weight_unit(pl.col("_billed_unit"))
-    unit = pl.coalesce(billed_unit, entered_unit)
-    entered = f.parse_weight(pl.col("_entered_weight"))
-    billed = f.parse_weight(pl.col("_billed_weight"))
+
+    def charge_type(
+        cls: pl.Expr, code: pl.Expr, detail: pl.Expr, text: pl.Expr, category: pl.Expr
+    ) -> pl.Expr:
+        return ups_charge_type(cls, code, detail, text, category)
+
+    frame = f.classify(
+        frame,
+        ["_class", "charge_code", "_detail_code", "charge_description", "charge_category"],
+        charge_type,
+        "charge_type",
+    )
+
+    def service(code: pl.Expr, text: pl.Expr) -> pl.Expr:
+        return pl.coalesce(
+            normalize_service(pl.lit("ups"), code, service_map),
+            normalize_service(pl.lit("ups"), text, service_map),
+        )
+
+    frame = f.classify(frame, ["charge_code", "charge_description"], service, "_service")
+    utf8 = pl.Utf8()
+    date = pl.Date()
+    entered_unit = f.lookup(frame, "_entered_unit", f.weight_unit, utf8)
+    billed_unit = f.lookup(frame, "_billed_unit", f.weight_unit, utf8)
+    frame = frame.with_columns(
+        entered_unit.alias("_entered_u"),
+        pl.coalesce(billed_unit, entered_unit).alias("_unit"),
+        f.parse_weight(pl.col("_entered_weight")).alias("_entered"),
+        f.parse_weight(pl.col("_billed_weight")).alias("billed_weight"),
+        f.lookup(frame, "_shipment_date", f.parse_date, date).alias("_ship"),
+        f.lookup(frame, "_transaction_date", f.parse_date, date).alias("_txn"),
+        f.lookup(frame, "_delivery_date", f.parse_date, date).alias("delivery_date"),
+    )
     factor = {"lb": 1.0, "kg": 2.20462262185, "oz": 1 / 16, "g": 0.00220462262185}
+    entered = pl.col("_entered")
     converted = (
         entered
-        * entered_unit.replace_strict(factor, default=None, return_dtype=pl.Float64)
-        / unit.replace_strict(factor, default=None, return_dtype=pl.Float64)
+        * pl.col("_entered_u").replace_strict(factor, default=None, return_dtype=pl.Float64)
+        / pl.col("_unit").replace_strict(factor, default=None, return_dtype=pl.Float64)
     )
     is_freight = (pl.col("_class") == "FRT") & pl.col("charge_category").is_in(
         ["shipment", "return"]
     )
-    service = normalize_service(pl.lit("ups"), pl.col("charge_code"), service_map)
-    service = pl.coalesce(
-        service, normalize_service(pl.lit("ups"), pl.col("charge_description"), service_map)
-    )
     frame = frame.with_columns(
         pl.lit("ups").alias("carrier"),
-        charge_type.alias("charge_type"),
-        pl.coalesce(
-            f.parse_date(pl.col("_shipment_date")), f.parse_date(pl.col("_transaction_date"))
-        ).alias("ship_date"),
-        f.parse_date(pl.col("_delivery_date")).alias("delivery_date"),
-        billed.alias("billed_weight"),
-        pl.when(entered_unit == unit).then(entered).otherwise(converted).alias("entered_weight"),
-        pl.when(billed.is_not_null() | entered.is_not_null()).then(unit).alias("weight_unit"),
+        pl.when(pl.col("_has_tracking")).then(pl.coalesce("_ship", "_txn")).alias("ship_date"),
+        pl.when(pl.col("_entered_u") == pl.col("_unit"))
+        .then(entered)
+        .otherwise(converted)
+        .alias("entered_weight"),
+        pl.when(pl.col("billed_weight").is_not_null() | entered.is_not_null())
+        .then(pl.col("_unit"))
+        .alias("weight_unit"),
         pl.col("_billed_type").is_in(_DIM_WEIGHT_TYPES).fill_null(False).alias("rated_on_dim"),
-        pl.when(is_freight).then(service).alias("_frt_service"),
+        pl.when(is_freight).then(pl.col("_service")).alias("_frt_service"),
         pl.when(is_freight).then(pl.col("charge_description")).alias("_frt_text"),
         pl.col("amount").cast(MONEY),
-    )  # fmt: skip
+    )
     # Weights and the service sit on the package's freight row; every charge line of the
     # package on the same invoice carries them, as FedEx rows do.
     group = [pl.col("invoice_number"), pl.col("tracking_number")]

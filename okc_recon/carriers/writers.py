@@ -285,7 +285,7 @@ def write_fedex_fbo(
                 event.service or "", (_label(event.service), "")
             )
             if event.charge_category == "return":
-                ground = "Return Manager"
+                service_type, ground = _label(event.service), "Return Manager"
             put("Service Type", service_type)
             put("Ground Service", ground)
             put("Shipment Date", _ymd(event.ship_date))
@@ -543,6 +543,11 @@ EASYPOST_HEADER = [
     "insured_value", "is_return", "refund_status", "reference", "label_fee", "postage_fee",
     "insurance_fee", "type", "adjustment_reason",
 ]  # fmt: skip
+_EASYPOST_SERVICE = {
+    "usps_priority_mail": "Priority", "usps_priority_mail_express": "Express",
+    "usps_ground_advantage": "GroundAdvantage", "usps_first_class": "First",
+    "usps_parcel_select": "ParcelSelect", "usps_media_mail": "MediaMail",
+}  # fmt: skip
 _EASYPOST_REFUND = {
     "voided": "refunded",
     "refunded": "refunded",
@@ -566,8 +571,7 @@ def write_easypost(
     for invoice in invoices:
         for event in invoice.events:
             tracking = _tracking(event.tracking_number, quirks)
-            service = (event.service or "").removeprefix("usps_").replace("_", " ").title()
-            service = service.replace(" ", "")
+            service = _EASYPOST_SERVICE.get(event.service or "", _label(event.service))
             carrier = "USPS" if event.carrier == "usps" else event.carrier.upper()
             if event.charge_category == "adjustment":
                 for charge in event.charges:
