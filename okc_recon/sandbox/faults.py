@@ -11,6 +11,7 @@ sequence sees the same faults.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 import threading
@@ -113,6 +114,10 @@ class Faults:
                 )
         # Copied so a caller mutating its dict cannot change a running server's faults.
         object.__setattr__(self, "fail_routes", dict(self.fail_routes))
+
+    def __hash__(self) -> int:
+        values = dataclasses.astuple(self)
+        return hash(tuple(tuple(sorted(v.items())) if isinstance(v, dict) else v for v in values))
 
 
 def _route_regex(pattern: str) -> re.Pattern[str]:

@@ -489,6 +489,15 @@ def test_fail_routes(client: httpx.Client, sb: Sandbox, small_world: World) -> N
     assert sb.stats.faults["fail_route"] == 1
 
 
+def test_faults_are_values() -> None:
+    routes = {"/v2/statuses": 500}
+    faults = Faults(fail_routes=routes, latency=0.1)
+    routes["/v2/orders"] = 503  # the caller's dict is copied
+    assert faults.fail_routes == {"/v2/statuses": 500}
+    assert faults == Faults(fail_routes={"/v2/statuses": 500}, latency=0.1)
+    assert len({faults, Faults(fail_routes={"/v2/statuses": 500}, latency=0.1), Faults()}) == 2
+
+
 def test_faults_validate_their_values() -> None:
     with pytest.raises(ValueError, match="rate_limit_rate"):
         Faults(rate_limit_rate=1.5)
