@@ -144,19 +144,22 @@ def test_no_token_and_no_label_url_in_any_part(hostile_book: Path) -> None:
     assert "[token removed]" in run_info
 
 
+_SMALL = synthetic_month(6, seed=1)
+
+
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(texts=st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=6))
+@given(texts=st.lists(st.text(min_size=1, max_size=40), min_size=6, max_size=6))
 def test_any_text_round_trips(texts: list[str], tmp_path_factory: pytest.TempPathFactory) -> None:
-    month = synthetic_month(len(texts), seed=1)
     month = replace(
-        month, shipments=month.shipments.with_columns(pl.Series("status", texts, dtype=pl.Utf8))
+        _SMALL, shipments=_SMALL.shipments.with_columns(pl.Series("status", texts, dtype=pl.Utf8))
     )
     path = write_workbook(month, tmp_path_factory.mktemp("any") / "any.xlsx")
-    ws = openpyxl.load_workbook(path)["Shipments"]
-    col = next(c.column for c in ws[1] if c.value == "status")
-    got = [ws.cell(r, col).value for r in range(2, 2 + len(texts))]
-    assert got == [clean_text(t) for t in texts]
+    wb = openpyxl.load_workbook(path, read_only=True)
+    rows = list(wb["Shipments"].iter_rows(values_only=True))
+    col = rows[0].index("status")
+    assert [row[col] for row in rows[1:]] == [clean_text(t) for t in texts]
+    wb.close()
