@@ -169,7 +169,9 @@ def prepare(
     for name, dtype in frame.schema.items():
         kind = _kind(name, dtype)
         if kind in ("text", "id", "url") or isinstance(dtype, pl.Null):
-            exprs.append(scrub_text_expr(_as_text(name, dtype)).alias(name))
+            text = scrub_text_expr(_as_text(name, dtype))
+            # an empty text is a blank cell (what Excel's criteria and COUNTA take it for)
+            exprs.append(pl.when(text != "").then(text).alias(name))
         elif isinstance(dtype, pl.Duration):
             exprs.append((pl.col(name).dt.total_microseconds() / 86_400_000_000).alias(name))
         else:
