@@ -201,17 +201,18 @@ def write_workbook(
 
 
 def _save(wb: Workbook, path: Path, stamp: datetime, bodies: dict[str, SheetBody]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
+    """Write to a temporary file beside ``path``, then move it into place (never half a file)."""
+    temp: str | None = None
     try:
-        archive = Archive(temp, timestamp=stamp, bodies=bodies)
-        ExcelWriter(wb, archive).save()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.close(handle)
+        ExcelWriter(wb, Archive(temp, timestamp=stamp, bodies=bodies)).save()
         os.replace(temp, path)
     except OSError as exc:
         raise ExportError(f"could not write the workbook {str(path)!r}: {exc}") from exc
     finally:
-        if os.path.exists(temp):
+        if temp is not None and os.path.exists(temp):
             os.remove(temp)
 
 

@@ -337,6 +337,16 @@ def test_the_path_must_be_an_xlsx(month: Month, tmp_path: Path) -> None:
         write_workbook(month, tmp_path / "book.csv")
 
 
+def test_an_unwritable_place_is_an_export_error_and_leaves_nothing(
+    month: Month, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(ExportError, match="could not write the workbook"):
+        write_workbook(month, blocker / "book.xlsx")
+    assert [p.name for p in tmp_path.iterdir()] == ["not-a-folder"]
+
+
 def test_links_stop_at_excels_limit_per_sheet(
     month: Month, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
