@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from okc_recon.config import Secret, Settings
     from okc_recon.excel import write_workbook
     from okc_recon.fulfillments import read_fulfillments, write_fulfillments
+    from okc_recon.reconcile import Reconciliation, Rules, reconcile
     from okc_recon.runinfo import InputFile, RunInfo
 
 # public name -> module that defines it (imported lazily by __getattr__)
@@ -47,6 +48,9 @@ _LAZY: dict[str, str] = {
     "InputFile": "okc_recon.runinfo",
     "RunInfo": "okc_recon.runinfo",
     "write_workbook": "okc_recon.excel",
+    "Reconciliation": "okc_recon.reconcile",
+    "Rules": "okc_recon.reconcile",
+    "reconcile": "okc_recon.reconcile",
 }
 
 # sorted; tests check it is, and that every lazy name is listed
@@ -64,7 +68,9 @@ __all__ = [
     "PullError",
     "PullResult",
     "RateLimitError",
+    "Reconciliation",
     "ResponseShapeError",
+    "Rules",
     "RunInfo",
     "Secret",
     "ServerError",
@@ -73,6 +79,7 @@ __all__ = [
     "__version__",
     "pull_fulfillments",
     "read_fulfillments",
+    "reconcile",
     "write_fulfillments",
     "write_workbook",
 ]
