@@ -146,8 +146,10 @@ def write_workbook(
         run_at=datetime.combine(as_of or date(2000, 1, 1), time(), tzinfo=UTC),
         period=period,
         as_of=as_of,
-        weight=_weight_text(_attr(recon, "weight_unit")),
     )
+    if info.weight_unit is None and not info.weight_unit_evidence:
+        unit, evidence = _weight(recon)
+        info = info.replace(weight_unit=unit, weight_unit_evidence=evidence)
 
     if invoice_files is not None and not info.input_files:
         info = info.replace(input_files=InputFile.from_invoice_files(invoice_files))
@@ -228,12 +230,16 @@ def _as_date(value: object) -> date | None:
     return None
 
 
-def _weight_text(value: object) -> str | None:
-    """``Reconciliation.weight_unit``: a unit, or an inference with ``unit``."""
-    if value is None or isinstance(value, str):
-        return value
-    unit = getattr(value, "unit", None)
-    return unit if isinstance(unit, str) else None
+def _weight(recon: object) -> tuple[str | None, str]:
+    """The weight unit a ``Reconciliation`` used, and how it was decided."""
+    unit = _attr(recon, "weight_unit")
+    unit = unit if isinstance(unit, str) else None
+    inference = _attr(recon, "weight_inference")
+    describe = getattr(inference, "describe", None)
+    if callable(describe):
+        return unit, str(describe())
+    source = _attr(recon, "weight_unit_source")
+    return unit, str(source) if source else ""
 
 
 def _exceptions(frame: pl.DataFrame) -> pl.DataFrame:

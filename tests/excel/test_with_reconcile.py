@@ -69,4 +69,7 @@ def test_formulas_reproduce_a_real_reconciliation(
     wb = load(path)
     assert wb.sheetnames == list(SHEETS)
     assert wb["Summary"]["A6"].value.startswith("Every figure is a live formula")
+    weight = wb["Summary"]["B4"].value
+    assert weight.startswith(recon.weight_unit or "unknown")
+    assert recon.weight_unit_source in weight
     check_against_summary(path, recon)
