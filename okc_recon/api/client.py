@@ -28,12 +28,12 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
@@ -45,6 +45,9 @@ from okc_recon.api._pagination import CursorPaginator, Page, PaginationStall, fi
 from okc_recon.api._retry import RetryPolicy, parse_retry_after
 from okc_recon.config import Secret, Settings
 from okc_recon.errors import ResponseShapeError
+
+if TYPE_CHECKING:
+    from okc_recon.api.pull import PullResult
 
 __all__ = ["AsyncOKCClient", "ClientStats", "LabelUrl", "OKCClient"]
 
@@ -320,7 +323,7 @@ class AsyncOKCClient:
         limit: int,
         cursor: str | None,
         expected_total: int | None,
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         paginator = CursorPaginator(limit=limit, expected_total=expected_total, cursor=cursor)
         while not paginator.done:
             query = {**_clean(params), **paginator.params()}
@@ -350,7 +353,7 @@ class AsyncOKCClient:
         limit: int | None = None,
         cursor: str | None = None,
         expected_total: int | None = None,
-    ) -> AsyncIterator[Page]:
+    ) -> AsyncGenerator[Page, None]:
         """Pages of ``GET /v2/fulfillments`` (``q``: OKC query DSL; ``order_id``: filter).
 
         ``limit`` (default ``settings.page_size``) is always sent. ``expected_total`` (from
@@ -544,7 +547,7 @@ class OKCClient:
                 yield page
         finally:
             if not self._runner.loop.is_closed():
-                self.run(pages.aclose())  # type: ignore[attr-defined]
+                self.run(pages.aclose())
 
     def count_fulfillments(self, *, q: str | None = None, order_id: str | None = None) -> int:
         """How many fulfillments match ``q`` / ``order_id``."""
@@ -558,8 +561,9 @@ class OKCClient:
         """Status records: ``id``, ``name``, ``group``."""
         return self.run(self.aio.statuses(q=q))
 
-    def pull(self, order_ids: Any = None, **options: Any) -> Any:
-        """:func:`~okc_recon.api.pull.pull_fulfillments` with this client's connection."""
+    def pull(self, order_ids: Any = None, **options: Any) -> PullResult:
+        """:func:`~okc_recon.api.pull.pull_fulfillments` on this client's connection pool
+        (same options, except ``settings`` and ``transport``, which are the client's)."""
         from okc_recon.api.pull import pull_with
 
         return self.run(pull_with(self.aio, order_ids, **options))

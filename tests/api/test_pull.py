@@ -212,3 +212,15 @@ def test_a_403_on_one_order_is_that_orders_failure(fast, server):
     result = pull_fulfillments(orders(6), settings=fast, transport=server.transport, progress=False)
     assert result.failed_order_ids == ["o00004"]
     assert result.fulfillments.height == 10
+
+
+def test_pull_on_an_open_client(fast, server):
+    from okc_recon.api import OKCClient
+
+    with OKCClient(fast, transport=server.transport) as okc:
+        first = okc.pull(orders(3), progress=False)
+        second = okc.pull(all=True, progress=False)
+    assert first.ok
+    assert second.ok
+    assert first.fulfillments.height == 6
+    assert second.fulfillments.height == 40
