@@ -179,11 +179,11 @@ class Rules:
     severities: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SEVERITIES, hash=False)
     canceled_statuses: str = _CANCELED
     pre_shipment_statuses: str = _PRE_SHIPMENT
-    commitments: Commitments = field(default_factory=Commitments.default)
+    commitments: Commitments = field(default_factory=Commitments.default, repr=False)
     holidays: Mapping[str, tuple[date, ...]] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
-    service_map: ServiceMap | None = field(default=None, hash=False)
+    service_map: ServiceMap | None = field(default=None, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
