@@ -24,9 +24,11 @@ from okc_recon.checks._checks import CheckLimits
 from okc_recon.weights import to_pounds
 
 __all__ = [
+    "LATE_EVIDENCE",
     "derive_fulfillments",
     "derive_invoice_lines",
-    "text_of",
+    "evidence",
+    "evidence_sources",
     "url_host",
 ]
 
@@ -65,15 +67,23 @@ def _days_between(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
     return (later.dt.date() - earlier.dt.date()).dt.total_days()
 
 
-def _weight_band(weight: pl.Expr, unit_label: str) -> pl.Expr:
-    """A label for the doubling band a weight falls in (``"1–2 lb"``); ``"no weight"`` when the
-    weight is missing or not positive. Bands double so light and heavy parcels get equally
-    fine bands, and so they stay meaningful when the unit is unknown."""
-    exponent = pl.when(weight > 0).then(weight.log(2).floor())
-    low = (pl.lit(2.0) ** exponent).round(4).cast(pl.Utf8).str.strip_suffix(".0")
-    high = (pl.lit(2.0) ** (exponent + 1)).round(4).cast(pl.Utf8).str.strip_suffix(".0")
-    label = pl.concat_str([low, pl.lit("–"), high, pl.lit(" " + unit_label)])
-    return pl.when(exponent.is_null()).then(pl.lit("no weight")).otherwise(label)
+def _band_exponent(weight: pl.Expr) -> pl.Expr:
+    """The doubling band a weight falls in: ``floor(log2(weight))``; null when the weight is
+    missing or not positive. Bands double so light and heavy parcels get equally fine bands,
+    and so they stay meaningful when the unit is unknown."""
+    return pl.when(weight > 0).then(weight.log(2).floor().cast(pl.Int32))
+
+
+def _band_labels(exponents: pl.Series, unit_label: str) -> dict[int, str]:
+    """``{exponent: "0.5–1 lb"}`` for the few distinct band exponents of a frame."""
+
+    def number(value: float) -> str:
+        return f"{value:g}"
+
+    return {
+        int(e): f"{number(2.0**e)}–{number(2.0 ** (e + 1))} {unit_label}"
+        for e in exponents.drop_nulls().unique().to_list()
+    }
 
 
 def _robust_z(frame: pl.DataFrame, value: str, groups: list[str], min_size: int) -> pl.DataFrame:
@@ -113,28 +123,27 @@ def derive_fulfillments(
     ``frame`` has :data:`~okc_recon.schema.FULFILLMENT_SCHEMA`; ``as_of`` is a UTC datetime;
     ``weight_unit`` is the resolved unit of ``weight`` or ``None`` when it is unknown.
     """
-    tracking_number = _blank_to_null(pl.col("tracking_number"))
-    key = pl.coalesce(_blank_to_null(pl.col("tracking_key")), tracking_key(tracking_number))
     status_says_shipped = pl.col("status").str.contains(_SHIPPED_STATUS_RE).fill_null(False)
-    if weight_unit is None:
-        weight_lb = pl.lit(None, dtype=pl.Float64)
-        band = _weight_band(pl.col("weight"), "(unit unknown)")
-    else:
-        weight_lb = to_pounds(pl.col("weight"), weight_unit)
-        band = _weight_band(weight_lb, "lb")
+    weight_lb = (
+        pl.lit(None, dtype=pl.Float64)
+        if weight_unit is None
+        else to_pounds(pl.col("weight"), weight_unit)
+    )
     after_as_of = [
         (pl.col(c) - pl.lit(as_of)).dt.total_microseconds() / _MICROS_PER_DAY
         for c in ("pickup_date", "delivery_date", "created_at", "updated_at")
     ]
-    derived = frame.with_columns(
-        row=pl.int_range(pl.len(), dtype=pl.Int64),
-        record_id=pl.coalesce(
-            pl.col("fulfillment_id"),
-            pl.format("(row {})", pl.int_range(1, pl.len() + 1, dtype=pl.Int64)),
-        ),
-        tracking_number=tracking_number,
-        tracking_key=key,
-        tracking_url=_blank_to_null(pl.col("tracking_url")),
+    derived = _with_tracking_keys(
+        frame.with_columns(
+            row=pl.int_range(pl.len(), dtype=pl.Int64),
+            record_id=pl.coalesce(
+                pl.col("fulfillment_id"),
+                pl.format("(row {})", pl.int_range(1, pl.len() + 1, dtype=pl.Int64)),
+            ),
+            tracking_number=_blank_to_null(pl.col("tracking_number")),
+            tracking_key=_blank_to_null(pl.col("tracking_key")),
+            tracking_url=_blank_to_null(pl.col("tracking_url")),
+        )
     ).with_columns(
         shipped=pl.col("pickup_date").is_not_null()
         | pl.col("delivery_date").is_not_null()
@@ -142,18 +151,21 @@ def derive_fulfillments(
         has_shipping_method=_blank_to_null(pl.col("shipping_method")).is_not_null(),
         tracking_corrupted=is_float_artifact(pl.col("tracking_number")),
         tracking_valid=valid_for_carrier(pl.col("tracking_key"), pl.col("carrier")),
-        detected_carrier=detect_carrier(pl.col("tracking_key")),
         tracking_url_host=url_host(pl.col("tracking_url")),
         carrier_code=pl.col("carrier").fill_null("(missing)"),
         transit_days=_days_between(pl.col("delivery_date"), pl.col("pickup_date")),
         pickup_lag_days=_days_between(pl.col("pickup_date"), pl.col("created_at")),
-        days_after_as_of=pl.max_horizontal(after_as_of),
+        days_after_as_of=pl.max_horizontal(after_as_of).round(4),
         charge=pl.col("shipping_net_charge").cast(pl.Float64),
         weight_unit=pl.lit(weight_unit, dtype=pl.Utf8),
         weight_lb=weight_lb,
-        weight_band=band,
+        band_exponent=_band_exponent(pl.col("weight") if weight_unit is None else weight_lb),
     )
+    labels = _band_labels(derived["band_exponent"], "lb" if weight_unit else "(unit unknown)")
     derived = derived.with_columns(
+        weight_band=pl.col("band_exponent")
+        .replace_strict(labels, default=None, return_dtype=pl.Utf8)
+        .fill_null("no weight"),
         tracking_url_host_ok=_host_matches(
             pl.col("tracking_url_host"), pl.col("carrier"), limits.tracking_url_hosts
         ),
@@ -162,10 +174,28 @@ def derive_fulfillments(
     derived = _robust_z(
         derived,
         "__charge_for_stats",
-        ["carrier", "service", "weight_band", "shipping_charge_model"],
+        ["carrier", "service", "band_exponent", "shipping_charge_model"],
         limits.charge_group_min,
     )
     return derived.drop("__charge_for_stats")
+
+
+def _with_tracking_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """Fills ``tracking_key`` from ``tracking_number`` where the frame has a number but no key
+    (hand-built frames; a reader that found the number corrupted leaves both as they are:
+    the key of a float artifact is null anyway). Only those rows are normalised."""
+    missing = frame.select(
+        pl.col("tracking_key").is_null() & pl.col("tracking_number").is_not_null()
+    ).to_series()
+    if not missing.any():
+        return frame
+    rows = missing.arg_true()
+    keys = frame.select(tracking_key(pl.col("tracking_number").gather(rows))).to_series()
+    return frame.with_columns(frame["tracking_key"].scatter(rows, keys))
+
+
+#: evidence columns computed only for the failing rows they describe (see :func:`evidence`)
+LATE_EVIDENCE = {"detected_carrier": lambda: detect_carrier(pl.col("tracking_key"))}
 
 
 def derive_invoice_lines(frame: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
@@ -174,7 +204,6 @@ def derive_invoice_lines(frame: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     ``frame`` has :data:`~okc_recon.schema.INVOICE_LINE_SCHEMA`; ``as_of`` is the last date
     that is not in the future.
     """
-    tracking_number = _blank_to_null(pl.col("tracking_number"))
     line_key_parts = [
         pl.col(c).cast(pl.Utf8).fill_null("")
         for c in (
@@ -192,23 +221,22 @@ def derive_invoice_lines(frame: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         for c in ("invoice_date", "ship_date", "delivery_date")
     ]
     row_number = pl.format("(row {})", pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-    return frame.with_columns(
-        row=pl.int_range(pl.len(), dtype=pl.Int64),
-        record_id=pl.coalesce(
-            pl.format("{}:{}", pl.col("source_file"), pl.col("source_line")), row_number
-        ),
-        tracking_number=tracking_number,
-        tracking_key=pl.coalesce(
-            _blank_to_null(pl.col("tracking_key")), tracking_key(tracking_number)
-        ),
-        tracking_corrupted=pl.coalesce(
-            pl.col("tracking_corrupted"), is_float_artifact(tracking_number)
-        ),
+    return _with_tracking_keys(
+        frame.with_columns(
+            row=pl.int_range(pl.len(), dtype=pl.Int64),
+            record_id=pl.coalesce(
+                pl.format("{}:{}", pl.col("source_file"), pl.col("source_line")), row_number
+            ),
+            tracking_number=_blank_to_null(pl.col("tracking_number")),
+            tracking_key=_blank_to_null(pl.col("tracking_key")),
+        )
     ).with_columns(
+        tracking_corrupted=pl.coalesce(
+            pl.col("tracking_corrupted"), is_float_artifact(pl.col("tracking_number"))
+        ),
         line_key=pl.concat_str(line_key_parts, separator="\x1f"),
         shipment_line=pl.col("charge_category").is_in(["shipment", "return"]).fill_null(False),
         tracking_valid=valid_for_carrier(pl.col("tracking_key"), pl.col("carrier")),
-        detected_carrier=detect_carrier(pl.col("tracking_key")),
         carrier_code=pl.col("carrier").fill_null("(missing)"),
         has_service_description=_blank_to_null(pl.col("service_description")).is_not_null(),
         charge_type_code=pl.col("charge_type").fill_null("(missing)"),
@@ -220,20 +248,35 @@ def derive_invoice_lines(frame: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     )
 
 
-def text_of(frame: pl.DataFrame, columns: Iterable[str]) -> pl.Expr:
-    """``"name=value, name=value"`` for ``columns`` of ``frame``: how a failure shows the values
-    that make it one. Dates and datetimes in ISO form (UTC), money exact, null as ``null``."""
+def evidence(picked: pl.DataFrame, columns: Iterable[str]) -> pl.Expr:
+    """``"name=value, name=value"`` for ``columns`` of the failing rows ``picked``: how a
+    failure shows the values that make it one. Dates and datetimes in ISO form (UTC), money
+    exact, null as ``null``. Columns in :data:`LATE_EVIDENCE` are computed here, on the
+    failing rows only (detecting a tracking number's carrier costs a second per million)."""
     parts = []
     for name in columns:
+        if name in LATE_EVIDENCE:
+            parts.append(
+                pl.concat_str([pl.lit(name + "="), LATE_EVIDENCE[name]().fill_null("null")])
+            )
+            continue
         col = pl.col(name)
-        dtype = frame.schema[name]
+        dtype = picked.schema[name]
         if isinstance(dtype, pl.Datetime):
             text = col.dt.to_string("%Y-%m-%dT%H:%M:%SZ")
         elif isinstance(dtype, pl.Date):
             text = col.dt.to_string("%Y-%m-%d")
-        elif dtype == pl.Float64 or dtype == pl.Float32:
+        elif dtype in (pl.Float64, pl.Float32):
             text = col.round(4).cast(pl.Utf8)
         else:
             text = col.cast(pl.Utf8)
         parts.append(pl.concat_str([pl.lit(name + "="), text.fill_null("null")]))
     return pl.concat_str(parts, separator=", ")
+
+
+def evidence_sources(columns: Iterable[str]) -> list[str]:
+    """The frame columns :func:`evidence` reads to show ``columns``."""
+    needed: list[str] = []
+    for name in columns:
+        needed.extend(["tracking_key"] if name in LATE_EVIDENCE else [name])
+    return list(dict.fromkeys(needed))

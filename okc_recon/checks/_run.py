@@ -13,7 +13,12 @@ from typing import Any
 import polars as pl
 
 from okc_recon.checks._checks import Check, CheckLimits, Severity, resolve_checks
-from okc_recon.checks._derive import derive_fulfillments, derive_invoice_lines, text_of
+from okc_recon.checks._derive import (
+    derive_fulfillments,
+    derive_invoice_lines,
+    evidence,
+    evidence_sources,
+)
 from okc_recon.checks._report import EXPECTATIONS_SCHEMA, FAILURES_SCHEMA, CheckReport
 from okc_recon.errors import ConfigError
 from okc_recon.schema import FULFILLMENT_SCHEMA, INVOICE_LINE_SCHEMA, WEIGHT_UNITS, conform
@@ -132,12 +137,14 @@ def _failure_rows(
         rows = (outcomes.get(check.name) or {}).get("rows") or []
         if not rows:
             continue
-        evidence = check.evidence or (check.column,)
-        picked = derived.select(
-            pl.col("row"), pl.col("record_id"), value=text_of(derived, evidence)
-        ).gather(pl.Series(rows, dtype=pl.Int64))
+        shown = list(dict.fromkeys(check.evidence or (check.column,)))
+        # gather the failing rows first: formatting text is per row, failures are few
+        picked = derived.select(["row", "record_id", *evidence_sources(shown)]).gather(
+            pl.Series(rows, dtype=pl.Int64)
+        )
         parts.append(
-            picked.select(
+            picked.with_columns(value=evidence(picked, shown))
+            .select(
                 suite=pl.lit(suite),
                 record_id="record_id",
                 expectation=pl.lit(check.name),
@@ -145,9 +152,50 @@ def _failure_rows(
                 value="value",
                 severity=pl.lit(check.severity),
                 row="row",
-            ).cast(dict(FAILURES_SCHEMA))  # type: ignore[arg-type]
+            )
+            .cast(dict(FAILURES_SCHEMA))  # type: ignore[arg-type]
         )
     return pl.concat(parts, how="vertical")
+
+
+def _text_codes(derived: pl.DataFrame, name: str, *, exact: bool) -> pl.Expr:
+    """Integer codes for a text column: null where the text is null, and (``exact``) equal
+    exactly where the text is equal. A 52-bit hash keeps the codes exact in pandas' float64
+    (nullable integers become floats); when equality matters, the codes are checked to be
+    one-to-one with the text, and dense ranks (a sort, slower) replace them if not."""
+    col = pl.col(name)
+    hashed = pl.when(col.is_not_null()).then((col.hash() % 2**52).cast(pl.Int64))
+    if exact:
+        distinct = derived.select(hashed.n_unique().alias("codes"), col.n_unique().alias("text"))
+        if distinct["codes"].item() != distinct["text"].item():
+            return col.rank("dense").cast(pl.Int64).alias(name)
+    return hashed.alias(name)
+
+
+def gx_frame(derived: pl.DataFrame, checks: Sequence[Check]) -> pl.DataFrame:
+    """The columns ``checks`` validate (and their row conditions), as GX will read them.
+
+    GX fingerprints every batch by hashing each of its columns, and pandas hashes a million
+    strings in about a second; row conditions copy every column too. So text reaches GX in
+    cheap forms that keep what its checks test: a column checked against a set of values
+    becomes a categorical of its few values, and any other text column (ids and tracking
+    numbers checked for presence or uniqueness) becomes integer codes, equal exactly where
+    the text is equal, null where it is null. Failures are reported from the Polars frame,
+    with the real text.
+    """
+    in_set = {c.column for c in checks if c.expectation == "ExpectColumnValuesToBeInSet"}
+    unique = {c.column for c in checks if c.expectation == "ExpectColumnValuesToBeUnique"}
+    columns = list(dict.fromkeys([c.column for c in checks] + [c.when for c in checks if c.when]))
+    exprs = []
+    for name in columns:
+        if derived.schema[name] != pl.Utf8:
+            exprs.append(pl.col(name))
+        elif name in in_set:
+            values = derived[name].drop_nulls().unique().sort().to_list()
+            exprs.append(pl.col(name).cast(pl.Enum(values)))
+        else:
+            exprs.append(_text_codes(derived, name, exact=name in unique))
+    return derived.select(exprs)
 
 
 def _run(
@@ -162,9 +210,8 @@ def _run(
     from okc_recon.checks import _gx
 
     active = [c for c in checks if not c.needs_weight_unit or skipped_note == ""]
-    columns = list(dict.fromkeys([c.column for c in active] + [c.when for c in active if c.when]))
     started = time.perf_counter()
-    frame = _gx.to_pandas(derived.select(columns))
+    frame = _gx.to_pandas(gx_frame(derived, active))
     timings[f"{suite}.to_pandas"] = time.perf_counter() - started
     started = time.perf_counter()
     run, outcomes = _gx.run_suite(suite, active, limits, frame)
