@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 
 from okc_recon.excel import SHEETS, write_workbook
 from okc_recon.schema import FULFILLMENT_SCHEMA, INVOICE_LINE_SCHEMA, UTC_DATETIME, conform
-from tests.excel.helpers import check_against_summary, load
+from tests.excel.helpers import check_against_summary, load, table_rows
 from tests.excel.month import synthetic_month
 
 reconcile_module = pytest.importorskip("okc_recon.reconcile")
@@ -73,3 +73,54 @@ def test_formulas_reproduce_a_real_reconciliation(
     assert weight.startswith(recon.weight_unit or "unknown")
     assert recon.weight_unit_source in weight
     check_against_summary(path, recon)
+
+
+def test_a_real_check_report_fills_data_quality(tmp_path: Path) -> None:
+    checks = pytest.importorskip("okc_recon.checks")
+    from okc_recon.checks._report import EXPECTATIONS_SCHEMA, FAILURES_SCHEMA
+
+    expectations = conform(
+        pl.DataFrame(
+            {
+                "suite": ["fulfillments"],
+                "expectation": ["tracking_number_valid"],
+                "column": ["tracking_valid"],
+                "severity": ["error"],
+                "success": [False],
+                "element_count": [120],
+                "unexpected_count": [1],
+                "unexpected_percent": [0.83],
+                "mostly": [1.0],
+                "status": ["failed"],
+            }
+        ),
+        EXPECTATIONS_SCHEMA,
+    )
+    failures = conform(
+        pl.DataFrame(
+            {
+                "suite": ["fulfillments"],
+                "record_id": ["f_0000007"],
+                "expectation": ["tracking_number_valid"],
+                "column": ["tracking_valid"],
+                "value": ["tracking_number=@0001"],
+                "severity": ["error"],
+                "row": [7],
+            }
+        ),
+        FAILURES_SCHEMA,
+    )
+    report = checks.CheckReport(
+        expectations=expectations,
+        failures=failures,
+        rows={"fulfillments": 120},
+        as_of=datetime(2024, 3, 16, tzinfo=UTC),
+    )
+    path = write_workbook(synthetic_month(20), tmp_path / "dq.xlsx", checks=report)
+    ws = load(path)["Data quality"]
+    expected_rows = table_rows(ws, "tblExpectations")
+    assert list(expected_rows[0]) == list(EXPECTATIONS_SCHEMA)
+    assert expected_rows[0]["status"] == "failed"
+    (failure,) = table_rows(ws, "tblCheckFailures")
+    assert failure["record_id"] == "f_0000007"
+    assert failure["value"] == "tracking_number=@0001"
