@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,28 @@ def check_against_summary(path: Path, recon: Any) -> None:
     for record in recon.issue_summary.filter(pl.col("carrier") != "all").to_dicts():
         evaluated, _ = figures[(record["issue_code"], record["carrier"])]
         assert evaluated == record["amount_at_stake"]
+
+
+def assert_table_matches(ws: Any, name: str, frame: pl.DataFrame) -> None:
+    """Every row and column of ``frame`` reads back from table ``name`` with its value."""
+    rows = table_rows(ws, name)
+    assert len(rows) == max(frame.height, 1)  # an empty table keeps one blank row
+    if frame.height == 0:
+        assert all(v is None for v in rows[0].values())
+    for got, want in zip(rows, frame.to_dicts(), strict=False):
+        for column, expected in want.items():
+            value = got[column]
+            if expected is None or expected == "":
+                assert value is None, (name, column, value)
+            elif isinstance(expected, Decimal):
+                assert money(value) == expected, (name, column, value, expected)
+            elif isinstance(expected, bool):
+                assert value is expected, (name, column)
+            elif isinstance(expected, datetime):
+                assert value == expected.astimezone(UTC).replace(tzinfo=None), (name, column)
+            elif isinstance(expected, date):
+                assert value.date() == expected, (name, column, value)
+            elif isinstance(expected, float):
+                assert abs(value - expected) < 1e-9, (name, column, value)
+            else:
+                assert value == expected, (name, column, value, expected)

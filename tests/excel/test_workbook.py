@@ -18,7 +18,13 @@ from okc_recon.excel import EXCEPTION_COLUMNS, SHEETS, write_workbook
 from okc_recon.excel._styles import FORMATS
 from okc_recon.runinfo import InputFile, RunInfo
 from okc_recon.schema import INVOICE_FILE_SCHEMA, REJECTED_LINE_SCHEMA
-from tests.excel.helpers import check_against_summary, load, money, table_rows
+from tests.excel.helpers import (
+    assert_table_matches,
+    check_against_summary,
+    load,
+    money,
+    table_rows,
+)
 from tests.excel.month import Month, synthetic_month
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -92,6 +98,17 @@ def test_shipments_read_back_with_their_values_and_formats(
     numbers = [r["tracking_number"] for r in rows]
     assert any(n.startswith("0000") for n in numbers)
     assert any(len(n) == 22 and n.isdigit() for n in numbers)
+
+
+def test_every_data_sheet_reads_back_as_its_frame(wb: openpyxl.Workbook, month: Month) -> None:
+    exceptions = month.exceptions.sort(
+        "amount_at_stake", descending=True, nulls_last=True, maintain_order=True
+    )
+    assert_table_matches(wb["Exceptions"], "tblExceptions", exceptions)
+    assert_table_matches(wb["Shipments"], "tblShipments", month.shipments)
+    assert_table_matches(wb["Invoice lines"], "tblInvoiceLines", month.invoice_lines)
+    assert_table_matches(wb["Unmatched"], "tblUnmatched", month.unmatched)
+    assert_table_matches(wb["Unmatched"], "tblCannotReconcile", month.cannot_reconcile)
 
 
 def test_widths_fit_headers_and_values(wb: openpyxl.Workbook) -> None:
