@@ -78,7 +78,7 @@ def lookup(
     if has_null:
         at_null = pl.select(fn(pl.lit(None, dtype=pl.Utf8)).cast(dtype)).item()
         if at_null is not None:
-            return pl.when(expr.is_null()).then(pl.lit(at_null, dtype=dtype)).otherwise(mapped)
+            mapped = mapped.fill_null(pl.lit(at_null, dtype=dtype))
     return mapped
 
 
@@ -142,7 +142,8 @@ def parse_time(expr: pl.Expr) -> pl.Expr:
     hours = hhmm.str.slice(0, 2).cast(pl.Int32, strict=False)
     minutes = hhmm.str.slice(2, 2).cast(pl.Int32, strict=False)
     ok = hours.is_between(0, 23) & minutes.is_between(0, 59)
-    from_hhmm = pl.when(ok).then(pl.time(hours, minutes))
+    # pl.time raises on out-of-range parts even in an untaken branch: null them first
+    from_hhmm = pl.time(pl.when(ok).then(hours), pl.when(ok).then(minutes))
     return pl.coalesce(from_hhmm, text.str.strptime(pl.Time, "%H:%M:%S", strict=False))
 
 
@@ -170,9 +171,7 @@ def weight_unit(expr: pl.Expr, default: str | None = None) -> pl.Expr:
 def flag(expr: pl.Expr) -> pl.Expr:
     """True for ``true``/``yes``/``y``/``1``/``x``; False for other text; null when empty."""
     key = expr.str.strip_chars().str.to_lowercase()
-    return (
-        pl.when(key.is_null()).then(None).otherwise(key.is_in(["true", "yes", "y", "1", "x", "t"]))
-    )
+    return pl.when(key != "").then(key.is_in(["true", "yes", "y", "1", "x", "t"]))
 
 
 def tracking_columns(frame: pl.DataFrame) -> pl.DataFrame:

@@ -163,9 +163,10 @@ def ups_charge_type(
 ) -> pl.Expr:
     """The charge type of UPS rows, by code first and by description text only as fallback.
 
-    ``category`` is the result of :func:`ups_charge_category`. Freight rows of an adjustment
-    (a shipping charge correction, a zone change…) are ``adjustment``, not a second
-    ``transportation`` charge; guaranteed-service refunds are ``refund``.
+    ``category`` is the result of :func:`ups_charge_category`. Freight (``FRT``) rows are
+    ``transportation`` whatever their category: a shipping charge correction re-rates the
+    freight (its ``charge_category`` says it is an adjustment); guaranteed-service refunds
+    are ``refund``; credit adjustments and other miscellaneous rows are classified by text.
     """
     cls = classification.str.to_uppercase()
     code = description_code.str.to_uppercase()
@@ -185,11 +186,9 @@ def ups_charge_type(
         .then(pl.lit("residential"))
         .when(by_code.is_not_null())
         .then(by_code)
-        .when((cls == "FRT") & category.is_in(["shipment", "return"]))
-        .then(pl.lit("transportation"))
         .when((cls == "FRT") & (category == "void"))
         .then(pl.lit("refund"))
         .when(cls == "FRT")
-        .then(pl.lit("adjustment"))
+        .then(pl.lit("transportation"))
         .otherwise(text_type.fill_null(pl.lit("other")))
     )

@@ -106,7 +106,7 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     rows, broken = read_rows(source, columns=list(p.values()), ncols=WIDTH)
 
     def c(name: str) -> pl.Expr:
-        return pl.col(f"c{p[name]}").str.strip_chars()
+        return pl.col(f"c{p[name]}")
 
     frame = rows.select(
         pl.col("_line").alias("source_line"),
@@ -124,15 +124,26 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         c("billed_weight").alias("_billed_weight"),
         c("billed_unit").alias("_billed_unit"),
         c("billed_weight_type").alias("_billed_type"),
-        c("charge_category_code").str.to_uppercase().alias("_category_code"),
-        c("charge_category_detail_code").str.to_uppercase().alias("_detail_code"),
-        c("charge_classification_code").str.to_uppercase().alias("_class"),
+        c("charge_category_code").alias("_category_code"),
+        c("charge_category_detail_code").alias("_detail_code"),
+        c("charge_classification_code").alias("_class"),
         c("charge_description_code").alias("charge_code"),
         c("charge_description").alias("charge_description"),
         c("net_amount").alias("amount"),
         c("net_amount").alias("_amount_raw"),
         c("shipment_date").alias("_shipment_date"),
         c("delivery_date").alias("_delivery_date"),
+    )
+    # Codes and identifiers repeat on every row: strip each distinct value once.
+    strip = ["account_number", "invoice_number", "currency", "charge_code", "charge_description",
+             "_billed_type"]  # fmt: skip
+    codes = ["_category_code", "_detail_code", "_class"]
+    frame = frame.with_columns(
+        *[f.lookup(frame, n, lambda e: e.str.strip_chars(), pl.Utf8()).alias(n) for n in strip],
+        *[
+            f.lookup(frame, n, lambda e: e.str.strip_chars().str.to_uppercase(), pl.Utf8()).alias(n)
+            for n in codes
+        ],
     )
     frame = f.money_columns(frame, ["amount", "_invoice_amount"])
     frame = frame.with_columns(
@@ -274,12 +285,19 @@ def _lines(good: pl.DataFrame, service_map: ServiceMap | None) -> pl.DataFrame:
     )
     # Weights and the service sit on the package's freight row; every charge line of the
     # package on the same invoice carries them, as FedEx rows do.
-    group = [pl.col("invoice_number"), pl.col("tracking_number")]
-    return frame.with_columns(
-        pl.col("_frt_service").drop_nulls().first().over(group).alias("service"),
-        pl.col("_frt_text").drop_nulls().first().over(group).alias("service_description"),
-        pl.col("billed_weight").drop_nulls().first().over(group),
-        pl.col("entered_weight").drop_nulls().first().over(group),
-        pl.col("weight_unit").drop_nulls().first().over(group),
-        pl.col("rated_on_dim").any().over(group),
+    group = ["invoice_number", "tracking_number"]
+    package = (
+        frame.filter(pl.col("_has_tracking"))
+        .group_by(group)
+        .agg(
+            pl.col("_frt_service").drop_nulls().first().alias("service"),
+            pl.col("_frt_text").drop_nulls().first().alias("service_description"),
+            pl.col("billed_weight").drop_nulls().first(),
+            pl.col("entered_weight").drop_nulls().first(),
+            pl.col("weight_unit").drop_nulls().first(),
+            pl.col("rated_on_dim").any(),
+        )
     )
+    shared = ["billed_weight", "entered_weight", "weight_unit", "rated_on_dim"]
+    joined = frame.drop(shared).join(package, on=group, how="left", maintain_order="left")
+    return joined.with_columns(pl.col("rated_on_dim").fill_null(False))

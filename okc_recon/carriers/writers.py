@@ -338,7 +338,7 @@ _UPS_DEFAULT_CODE = {
     "refund": "GSR",
 }  # fmt: skip
 _UPS_CLASS = {
-    "transportation": "FRT", "adjustment": "FRT", "refund": "FRT", "fuel": "FSC", "tax": "TAX",
+    "transportation": "FRT", "adjustment": "MSC", "refund": "FRT", "fuel": "FSC", "tax": "TAX",
 }  # fmt: skip
 
 
@@ -349,8 +349,11 @@ def _ups_codes(event: BillingEvent, charge: Charge) -> tuple[str, str, str, str]
     detail = code if code in detail_codes else ""
     description_code = "" if detail else code
     category = event.charge_category
+    reason = (getattr(event, "adjustment_reason", None) or "").upper()
     if category == "adjustment":
         category_code = "ADJ"
+        if not detail and reason in UPS_ADJUSTMENT_DETAIL_CODES:
+            detail = reason
         if not detail:
             detail = {"address_correction": "ADC", "residential": "RADJ", "refund": "GSR"}.get(
                 charge.charge_type, "SCC"
@@ -367,9 +370,7 @@ def _ups_codes(event: BillingEvent, charge: Charge) -> tuple[str, str, str, str]
     if charge.charge_type == "other" and category == "invoice":
         classification = "MSC"
     if not description_code:
-        if charge.charge_type in ("transportation", "adjustment") or (
-            charge.charge_type == "refund" and classification == "FRT"
-        ):
+        if charge.charge_type in ("transportation", "refund"):
             description_code = _UPS_SERVICE_CODE.get(event.service or "", "")
         else:
             description_code = _UPS_DEFAULT_CODE.get(charge.charge_type, "")

@@ -73,6 +73,8 @@ UPS_CHARGES = [
 ]
 UPS_ADJUSTMENTS = [
     ("adjustment", "Shipping Charge Correction", "SCC"),
+    ("transportation", "Shipping Charge Correction", None),
+    ("adjustment", "Credit Adjustment", None),
     ("address_correction", "Address Correction", "ADC"),
     ("residential", "Residential Adjustment", "RADJ"),
     ("refund", "Guaranteed Service Refund", "GSR"),
@@ -147,9 +149,7 @@ def events(draw: st.DrawFn, carrier: str, file_format: str) -> BillingEvent:
     unit = {"dhl": "kg", "usps": "oz"}.get(carrier, "lb")
     entered = draw(st.none() | weights) if category != "invoice" else None
     billed = draw(st.none() | weights) if category != "invoice" else None
-    delivery = (
-        None if ship is None else draw(st.none() | st.just(ship + timedelta(days=2)))
-    )
+    delivery = None if ship is None else draw(st.none() | st.just(ship + timedelta(days=2)))
     dims = draw(st.none() | st.tuples(*[st.integers(1, 40).map(float)] * 3))
     charges: list[Charge]
     status: str | None = None
@@ -303,8 +303,7 @@ def expected_lines(
                                  rated_on_dim=on_dim))  # fmt: skip
         elif file_format == "ups_billing_data":
             # weights and the service travel on the package's freight-class row
-            freight = [c for c in charges if c.charge_type in ("transportation", "adjustment",
-                                                               "refund")]  # fmt: skip
+            freight = [c for c in charges if c.charge_type in ("transportation", "refund")]
             weighed = bool(freight) and event.tracking_number is not None
             no_weights = {"billed_weight": None, "entered_weight": None, "weight_unit": None,
                           "rated_on_dim": False}  # fmt: skip

@@ -16,9 +16,7 @@ from okc_recon.carriers.writers import Quirks, write_invoices
 from okc_recon.sandbox.world import Invoice
 from tests.carriers.invoice_cases import expected_lines, invoices, normalise
 
-SETTINGS = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 quirk_sets = st.builds(
     Quirks,
