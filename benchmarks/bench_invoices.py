@@ -20,7 +20,8 @@ import random
 import sys
 import tempfile
 import time
-from datetime import date, time as clock, timedelta
+from datetime import date, timedelta
+from datetime import time as clock
 from decimal import Decimal
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def _block(carrier: str, n_events: int, seed: int = 7) -> list:  # type: ignore[
                 BillingEvent(
                     carrier, tn, service, ship, category, tuple(charges),
                     delivery_date=ship + timedelta(days=3), delivery_time=clock(14, 5),
-                    billed_weight=float(rng.randrange(1, 30)), entered_weight=rng.randrange(5, 290) / 10,
+                    billed_weight=float(rng.randrange(1, 30)),
+                    entered_weight=rng.randrange(5, 290) / 10,
                     dimensions=(12.0, 10.0, 8.0),
                 )
             )  # fmt: skip
@@ -97,9 +99,11 @@ def make_file(carrier: str, lines: int, folder: Path) -> Path:
     from okc_recon.carriers.writers import Quirks, write_invoices
 
     quirks = Quirks(fedex_pairs=51, trailing_comma=True) if carrier == "fedex" else Quirks()
-    block_path = write_invoices(_block(carrier, 2000), folder / f"block_{carrier}.csv", quirks=quirks)
+    block_path = write_invoices(
+        _block(carrier, 2000), folder / f"block_{carrier}.csv", quirks=quirks
+    )
     data = block_path.read_bytes()
-    header, body = (data.split(b"\n", 1) if carrier == "fedex" else (b"", data))
+    header, body = data.split(b"\n", 1) if carrier == "fedex" else (b"", data)
     body_lines = body.count(b"\n")
     repeats, rest = divmod(lines, body_lines)
     tail = b"\n".join(body.split(b"\n")[:rest])
