@@ -291,3 +291,170 @@ def sandbox(
     except KeyboardInterrupt:
         click.echo("sandbox stopped")
     return EXIT_OK
+
+
+def _reconcile_table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    )
+
+
+@cli.command("reconcile")
+@click.option(
+    "--fulfillments",
+    "fulfillments_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="OKC fulfillments: API JSON, or the .parquet/.csv that pull writes.",
+)
+@click.option(
+    "--invoices",
+    "invoice_paths",
+    required=True,
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Carrier invoice files or folders (repeatable).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="BOOK.xlsx (the workbook), or .parquet/.csv: one file per frame beside it.",
+)
+@click.option(
+    "--weight-unit",
+    type=click.Choice(["lb", "oz", "kg", "g", "auto"]),
+    help="Unit of OKC's weight (default: the rules', auto = inferred from the invoices).",
+)
+@click.option("--period", metavar="YYYY-MM", help="The month reconciled (prior/later split).")
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A rules TOML file (tolerances, markup, surcharges, commitments…).",
+)
+@click.option("--as-of", metavar="YYYY-MM-DD", help="Date of the run (default: see the rules).")
+def reconcile_command(
+    fulfillments_path: str,
+    invoice_paths: tuple[str, ...],
+    out: str,
+    weight_unit: str | None,
+    period: str | None,
+    rules_path: str | None,
+    as_of: str | None,
+) -> int:
+    """Match fulfillments to carrier invoices; print totals and issues; write --out.
+
+    Exit 0 when there is no exception, 1 when there are, 2 on usage or input errors.
+    """
+    from pathlib import Path
+
+    from okc_recon.carriers.invoices import read_invoices
+    from okc_recon.fulfillments import read_fulfillments
+    from okc_recon.reconcile import Rules, reconcile
+
+    target = Path(out)
+    suffix = target.suffix.lower()
+    if suffix not in (".xlsx", ".parquet", ".csv"):
+        raise click.BadParameter("use a .xlsx, .parquet or .csv file", param_hint="--out")
+    rules = Rules.from_toml(rules_path) if rules_path else Rules()
+    if weight_unit:
+        rules = rules.replace(weight_unit=weight_unit)
+    fulfillments = read_fulfillments(fulfillments_path)
+    invoices = read_invoices(*invoice_paths)
+    recon = reconcile(fulfillments, invoices.lines, rules=rules, period=period, as_of=as_of)
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".xlsx":
+        from okc_recon.excel import write_workbook
+        from okc_recon.runinfo import InputFile, RunInfo
+
+        info = RunInfo.create(
+            input_files=(
+                InputFile.from_path(
+                    fulfillments_path, kind="fulfillments", rows=fulfillments.height
+                ),
+                *InputFile.from_invoice_files(invoices.files),
+                *((InputFile.from_path(rules_path, kind="rules"),) if rules_path else ()),
+            ),
+            rows_in={"fulfillments": fulfillments.height, "invoice lines": invoices.lines.height},
+            rows_out={
+                "shipments": recon.shipments.height,
+                "exceptions": recon.exceptions.height,
+                "unmatched": recon.unmatched.height,
+                "cannot reconcile": recon.cannot_reconcile.height,
+            },
+            weight=recon.weight_inference or recon.weight_unit,
+            extra_settings=recon.rules.describe(),
+            period=recon.period,
+            as_of=recon.as_of,
+        )
+        written = [
+            write_workbook(
+                recon,
+                target,
+                rejected=invoices.rejected,
+                invoice_files=invoices.files,
+                run_info=info,
+            )
+        ]
+    else:
+        written = []
+        for name in (
+            "exceptions",
+            "shipments",
+            "invoice_lines",
+            "unmatched",
+            "cannot_reconcile",
+            "summary",
+            "issue_summary",
+        ):
+            path = target.with_name(f"{target.stem}.{name}{suffix}")
+            frame = getattr(recon, name)
+            if suffix == ".parquet":
+                frame.write_parquet(path)
+            else:
+                frame.write_csv(path)
+            written.append(path)
+
+    click.echo(
+        f"Reconciliation {recon.period or '(all dates)'} as of {recon.as_of}: "
+        f"{fulfillments.height:,} fulfillments, {invoices.lines.height:,} invoice lines; "
+        f"weight unit {recon.weight_unit or 'unknown (weight checks skipped)'}"
+    )
+    header = ["carrier", "shipments", "OKC charges", "billed", "variance", "exceptions", "at stake"]
+    rows = [header] + [
+        [
+            str(row["carrier"]),
+            f"{row['shipments']:,}",
+            f"{row['okc_charges']:,.2f}",
+            f"{row['carrier_billed']:,.2f}",
+            f"{row['variance']:,.2f}",
+            f"{row['exceptions']:,}",
+            f"{row['amount_at_stake']:,.2f}",
+        ]
+        # one row per carrier: a handful, whatever the data size
+        for row in recon.summary.iter_rows(named=True)
+    ]
+    click.echo(_reconcile_table(rows))
+    issues = recon.issue_summary.filter(recon.issue_summary["carrier"] == "all")
+    if issues.height:
+        rows = [["issue", "severity", "exceptions", "at stake", "refund candidates"]] + [
+            [
+                str(row["issue_code"]),
+                str(row["severity"]),
+                f"{row['exceptions']:,}",
+                f"{row['amount_at_stake']:,.2f}",
+                f"{row['refund_candidate_amount']:,.2f}",
+            ]
+            for row in issues.iter_rows(named=True)
+        ]
+        click.echo("")
+        click.echo(_reconcile_table(rows))
+    click.echo("wrote " + ", ".join(str(p) for p in written))
+    return EXIT_FINDINGS if recon.has_exceptions else EXIT_OK
