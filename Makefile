@@ -46,5 +46,8 @@ format: $(SYNCED) ## apply ruff formatting and safe fixes
 bench: $(SYNCED) ## run every benchmark and print one table of figures and ratios
 	$(BIN)/python -m benchmarks
 
+sample-data: $(SYNCED) ## rebuild sample_data/ (one month of fulfillments and invoices, answer key)
+	$(BIN)/python -m okc_recon.sandbox.sample_month --out sample_data
+
 clean: ## remove the environments and outputs
 	rm -rf $(VENV) $(TOOLS) out .pytest_cache .mypy_cache .ruff_cache

@@ -611,7 +611,7 @@ def write_dhl_express(invoice: Invoice, path: str | Path, *, quirks: Quirks = Qu
     """A DHL Express invoice file: a summary line, then one line per shipment."""
     summary = [""] * dhl.SUMMARY_WIDTH
     summary[0:4] = ["H", _ymd(invoice.invoice_date), invoice.invoice_number, invoice.account_number]
-    summary[4] = "OK CAPSULE"
+    summary[4] = "OK CAPSULE – EXPORTS"
     summary[6:11] = ["1 Warehouse Way", "Dock 4", "Memphis", "TN", "38118"]
     summary[11] = _money(invoice.total, quirks)
     summary[12] = "USD"
