@@ -30,6 +30,7 @@ from okc_recon.errors import (
 
 if TYPE_CHECKING:
     from okc_recon.api import OKCClient, PullResult, pull_fulfillments
+    from okc_recon.carriers.invoices import InvoiceSet, read_invoices
     from okc_recon.config import Secret, Settings
     from okc_recon.excel import write_workbook
     from okc_recon.fulfillments import read_fulfillments, write_fulfillments
@@ -51,6 +52,8 @@ _LAZY: dict[str, str] = {
     "Reconciliation": "okc_recon.reconcile",
     "Rules": "okc_recon.reconcile",
     "reconcile": "okc_recon.reconcile",
+    "InvoiceSet": "okc_recon.carriers.invoices",
+    "read_invoices": "okc_recon.carriers.invoices",
 }
 
 # sorted; tests check it is, and that every lazy name is listed
@@ -62,6 +65,7 @@ __all__ = [
     "ExportError",
     "InputFile",
     "InvoiceFormatError",
+    "InvoiceSet",
     "NotFoundError",
     "OKCClient",
     "OkcReconError",
@@ -79,6 +83,7 @@ __all__ = [
     "__version__",
     "pull_fulfillments",
     "read_fulfillments",
+    "read_invoices",
     "reconcile",
     "write_fulfillments",
     "write_workbook",
