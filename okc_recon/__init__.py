@@ -31,6 +31,7 @@ from okc_recon.errors import (
 if TYPE_CHECKING:
     from okc_recon.api import OKCClient, PullResult, pull_fulfillments
     from okc_recon.carriers.invoices import InvoiceSet, read_invoices
+    from okc_recon.checks import CheckLimits, CheckReport, check_fulfillments, check_invoices
     from okc_recon.config import Secret, Settings
     from okc_recon.excel import write_workbook
     from okc_recon.fulfillments import read_fulfillments, write_fulfillments
@@ -54,6 +55,10 @@ _LAZY: dict[str, str] = {
     "reconcile": "okc_recon.reconcile",
     "InvoiceSet": "okc_recon.carriers.invoices",
     "read_invoices": "okc_recon.carriers.invoices",
+    "CheckLimits": "okc_recon.checks",
+    "CheckReport": "okc_recon.checks",
+    "check_fulfillments": "okc_recon.checks",
+    "check_invoices": "okc_recon.checks",
 }
 
 # sorted; tests check it is, and that every lazy name is listed
@@ -61,6 +66,8 @@ __all__ = [
     "ApiConnectionError",
     "ApiError",
     "AuthenticationError",
+    "CheckLimits",
+    "CheckReport",
     "ConfigError",
     "ExportError",
     "InputFile",
@@ -81,6 +88,8 @@ __all__ = [
     "Settings",
     "StoreError",
     "__version__",
+    "check_fulfillments",
+    "check_invoices",
     "pull_fulfillments",
     "read_fulfillments",
     "read_invoices",
