@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
+import sys
 import threading
 import time
 from collections import Counter
@@ -37,6 +39,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
+
+# httpcore asks `import sniffio` on every lock it creates (several per request). sniffio is
+# not installed (anyio 4 no longer needs it), and a failed import is not cached, so each ask
+# searches sys.path again: a third of the client's CPU time per request. Recording the
+# absence makes the same ImportError immediate; httpcore then assumes asyncio, as it would.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 from okc_recon._version import __version__
 from okc_recon.api._auth import TokenManager
@@ -73,16 +82,21 @@ class LabelUrl(Secret):
     LabelUrl('**********')
     """
 
-    __slots__ = ("expires_at",)
+    __slots__ = ("fetched_at",)
 
     def __init__(self, value: str, *, fetched_at: datetime | None = None) -> None:
         super().__init__(value)
-        self.expires_at = _label_expiry(value, fetched_at or datetime.now(UTC))
+        self.fetched_at = fetched_at or datetime.now(UTC)
 
     def __repr__(self) -> str:
         return "LabelUrl('**********')"
 
     __str__ = __repr__
+
+    @property
+    def expires_at(self) -> datetime:
+        """When the URL stops working (read from the URL on demand: most never are)."""
+        return _label_expiry(self.reveal(), self.fetched_at)
 
     @property
     def expired(self) -> bool:
