@@ -55,6 +55,10 @@ log = logging.getLogger("okc_recon")
 T = TypeVar("T")
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class PullFailure:
     """One thing a pull could not fetch: an ``order`` (by id) or a list ``page`` (by cursor)."""
@@ -130,7 +134,7 @@ class PullResult:
     def summary(self) -> str:
         """One line: what was pulled, what was rejected, what failed."""
         what = (
-            f"{len(self.requested):,} orders"
+            _plural(len(self.requested), "order")
             if self.mode == "orders"
             else "the fulfillment list" + (f" (q={self.query})" if self.query else "")
         )
@@ -140,9 +144,9 @@ class PullResult:
         orders = len(self.failed_order_ids)
         pages = len(self.failures) - orders
         if orders:
-            parts.append(f"{orders:,} orders failed")
+            parts.append(f"{_plural(orders, 'order')} failed")
         if pages:
-            parts.append(f"{pages:,} pages failed")
+            parts.append(f"{_plural(pages, 'page')} failed")
         if self.count_check is not None and not self.count_check.matches:
             parts.append(str(self.count_check))
         rate = f"{self.requests:,} requests in {self.elapsed:.1f} s"

@@ -97,7 +97,7 @@ def test_failed_orders_exit_1_and_are_listed(sandbox, world, capsys, tmp_path):
         [arg for i in ids for arg in ("--order-id", i)] + ["--out", "f.parquet"], capsys
     )
     assert code == 1
-    assert "1 orders failed" in out
+    assert "1 order failed" in out
     assert f"failed: order {ids[2]}: GET /v2/orders/{ids[2]}/fulfillments" in err
     assert (tmp_path / "f.parquet").exists()  # what did come back is written
 
