@@ -30,6 +30,7 @@ __all__ = [
     "evidence",
     "evidence_sources",
     "url_host",
+    "with_tracking_keys",
 ]
 
 # scheme (optional), user info (optional), then the host up to a port, path, query or fragment
@@ -133,7 +134,7 @@ def derive_fulfillments(
         (pl.col(c) - pl.lit(as_of)).dt.total_microseconds() / _MICROS_PER_DAY
         for c in ("pickup_date", "delivery_date", "created_at", "updated_at")
     ]
-    derived = _with_tracking_keys(
+    derived = with_tracking_keys(
         frame.with_columns(
             row=pl.int_range(pl.len(), dtype=pl.Int64),
             record_id=pl.coalesce(
@@ -180,10 +181,10 @@ def derive_fulfillments(
     return derived.drop("__charge_for_stats")
 
 
-def _with_tracking_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """Fills ``tracking_key`` from ``tracking_number`` where the frame has a number but no key
-    (hand-built frames; a reader that found the number corrupted leaves both as they are:
-    the key of a float artifact is null anyway). Only those rows are normalised."""
+def with_tracking_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``tracking_key`` filled from ``tracking_number`` where it has a number
+    but no key (hand-built frames; a reader that found the number corrupted leaves both as
+    they are: the key of a float artifact is null anyway). Only those rows are normalised."""
     missing = frame.select(
         pl.col("tracking_key").is_null() & pl.col("tracking_number").is_not_null()
     ).to_series()
@@ -221,7 +222,7 @@ def derive_invoice_lines(frame: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         for c in ("invoice_date", "ship_date", "delivery_date")
     ]
     row_number = pl.format("(row {})", pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
-    return _with_tracking_keys(
+    return with_tracking_keys(
         frame.with_columns(
             row=pl.int_range(pl.len(), dtype=pl.Int64),
             record_id=pl.coalesce(

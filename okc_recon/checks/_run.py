@@ -18,6 +18,7 @@ from okc_recon.checks._derive import (
     derive_invoice_lines,
     evidence,
     evidence_sources,
+    with_tracking_keys,
 )
 from okc_recon.checks._report import EXPECTATIONS_SCHEMA, FAILURES_SCHEMA, CheckReport
 from okc_recon.errors import ConfigError
@@ -253,7 +254,7 @@ def check_fulfillments(
     limits = limits or CheckLimits()
     checks = resolve_checks("fulfillments", thresholds=thresholds, severities=severities)
     as_of_dt = resolve_as_of(as_of)
-    frame = conform(fulfillments, FULFILLMENT_SCHEMA)
+    frame = with_tracking_keys(conform(fulfillments, FULFILLMENT_SCHEMA))
     unit, inference, warnings = resolve_weight_unit(frame, weight_unit, invoice_lines)
     derived = derive_fulfillments(frame, as_of=as_of_dt, limits=limits, weight_unit=unit)
     timings["fulfillments.derive"] = time.perf_counter() - started
