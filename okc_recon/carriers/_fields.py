@@ -55,6 +55,9 @@ class Parsed:
     rejected: pl.DataFrame
     lines_in: int
     lines_parsed: int
+    #: ``source_line``, ``carrier``, ``invoice_number`` of parsed lines that gave no charge
+    #: line (UPS ``INF`` rows), so a re-sent invoice's every line can be counted
+    silent: pl.DataFrame | None = None
 
 
 def lookup(

@@ -147,11 +147,21 @@ def _read_sheet(path: Path, raw: bytes) -> pl.DataFrame:
     """The first sheet of a workbook, every cell as text (fastexcel / calamine)."""
     import fastexcel
 
-    reader = fastexcel.read_excel(raw)
-    sheet = reader.load_sheet(
-        0, header_row=None, dtypes="string", skip_rows=0, skip_whitespace_tail_rows=True
-    )
-    frame = sheet.to_polars()
+    from okc_recon.errors import InvoiceFormatError
+
+    try:
+        reader = fastexcel.read_excel(raw)
+        sheet = reader.load_sheet(
+            0, header_row=None, dtypes="string", skip_rows=0, skip_whitespace_tail_rows=True
+        )
+        frame = sheet.to_polars()
+    except Exception as exc:  # calamine raises its own error types for damaged workbooks
+        raise InvoiceFormatError(
+            f"{path}: looks like a workbook but cannot be opened ({exc}); save it again from "
+            "Excel, or export it as CSV",
+            file=path,
+            tried={"xlsx": str(exc)},
+        ) from exc
     frame = frame.rename({name: f"c{i}" for i, name in enumerate(frame.columns)})
     frame = frame.with_columns(
         pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
@@ -178,6 +188,7 @@ def _polars_rows(data: bytes, delimiter: str, ncols: int, columns: Sequence[int]
         columns=list(columns),
         truncate_ragged_lines=True,
         raise_if_empty=False,
+        null_values=[""],  # quoted empty fields too: FBO downloads quote every field
     )
 
 

@@ -191,7 +191,9 @@ def read_invoices(
         fmt = detect_format(source, mapping=parsed_mapping)
         parsed = _parse(source, fmt, smap, parsed_mapping)
         rejected = _rejected_frame(parsed.rejected, source, fmt)
-        lines, resent_lines, duplicate_of = _drop_resent(parsed.lines, name, seen_invoices)
+        lines, resent_lines, duplicate_of = _drop_resent(
+            parsed.lines, parsed.silent, name, seen_invoices
+        )
         by_hash[source.sha256] = name
         counts_by_file[name] = (
             fmt,
@@ -280,10 +282,15 @@ def _fingerprints(lines: pl.DataFrame) -> pl.DataFrame:
 
 def _drop_resent(
     lines: pl.DataFrame,
+    silent: pl.DataFrame | None,
     name: str,
     seen: dict[tuple[str, str], tuple[str, tuple[int, int]]],
 ) -> tuple[pl.DataFrame, int, str | None]:
-    """``lines`` without invoices already read from another file with the same lines."""
+    """``lines`` without invoices already read from another file with the same lines.
+
+    Returns the kept lines, how many source lines the left-out invoices had (charge lines'
+    source lines and ``silent`` lines, like UPS INF rows), and the files they repeat.
+    """
     prints = _fingerprints(lines)
     drop: list[tuple[str, str]] = []
     resent = 0
@@ -297,6 +304,10 @@ def _drop_resent(
         if fingerprint == (int(n), int(h)):
             drop.append(key)
             resent += int(src)
+            if silent is not None:
+                resent += silent.filter(
+                    (pl.col("carrier") == key[0]) & (pl.col("invoice_number") == key[1])
+                ).height
             if first_file not in originals:
                 originals.append(first_file)
             logger.warning(

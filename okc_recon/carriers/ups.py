@@ -89,8 +89,9 @@ def sniff(source: Source) -> str | None:
     """``None`` when ``source`` is UPS Billing Data, else why not."""
     if not source.head:
         return "the file has no rows"
-    fits = sum(_looks_like_row(row) for row in source.head)
-    if fits and fits >= len(source.head) / 2:
+    # One row that fits is proof enough (a version, an ISO date at 4 and a classification
+    # code at 43 do not happen by chance); junk or damaged rows nearby are the reader's job.
+    if any(_looks_like_row(row) for row in source.head):
         return None
     first = source.head[0]
     return (
@@ -189,7 +190,8 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     lines = _lines(good.filter(pl.col("_class") != "INF"), service_map)
     lines = f.finish(lines, source_file=source.name, service_map=service_map)
     lines_in = rows.height + broken.height
-    return Parsed(lines, rejected, lines_in, lines_in - rejected.height)
+    silent = informational.select("source_line", pl.lit("ups").alias("carrier"), "invoice_number")
+    return Parsed(lines, rejected, lines_in, lines_in - rejected.height, silent)
 
 
 def _check_invoice_totals(good: pl.DataFrame, source: Source) -> None:
