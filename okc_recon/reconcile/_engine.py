@@ -20,6 +20,7 @@ from okc_recon.reconcile._match import (
     classify_fulfillments,
     invoices_table,
     match_lines,
+    unmatched_reasons,
 )
 from okc_recon.reconcile._match import _invoice_id as invoice_id
 from okc_recon.reconcile._result import Reconciliation
@@ -149,16 +150,39 @@ def _as_of(as_of: date | str | None, window: Window, rules: Rules) -> date:
     return min(today, window.end + timedelta(days=rules.invoice_grace_days))
 
 
+_INFERENCE_SAMPLE = 100_000
+
+
 def _weight_unit(
-    fulfillments: pl.DataFrame,
-    lines: pl.DataFrame,
+    base: pl.DataFrame,
+    totals: pl.DataFrame,
     rules: Rules,
     inference: WeightUnitInference | None,
 ) -> tuple[str | None, str, WeightUnitInference | None]:
+    """The unit of OKC's ``weight``: the rules', else the one inferred from matched shipments.
+
+    Inference compares each shipment's OKC weight with its entered weight (its packages'
+    sum, in pounds) through :func:`okc_recon.weights.infer_weight_unit`, on at most
+    ``_INFERENCE_SAMPLE`` shipments taken evenly (plenty of evidence, a bounded cost).
+    """
     if rules.weight_unit != "auto":
         return rules.weight_unit, f"set to {rules.weight_unit} in the rules", None
     if inference is None:
-        inference = infer_weight_unit(fulfillments, lines)
+        pairs = base.select("_sid", "tracking_key", "weight").join(
+            totals.select("_sid", "entered_weight_lb", "_billed_actual_lb"), on="_sid"
+        )
+        step = max(1, pairs.height // _INFERENCE_SAMPLE)
+        pairs = pairs.filter(pl.col("_sid") % step == 0)
+        inference = infer_weight_unit(
+            pairs.select("tracking_key", "weight"),
+            pairs.select(
+                "tracking_key",
+                entered_weight="entered_weight_lb",
+                billed_weight="_billed_actual_lb",
+                weight_unit=pl.lit("lb"),
+                rated_on_dim=pl.lit(False),
+            ),
+        )
     if inference.unit is None:
         logger.warning("%s; weight comparisons are skipped", inference.describe())
     return inference.unit, inference.describe(), inference
@@ -197,7 +221,6 @@ def reconcile(
     lines = _validated(invoice_lines, INVOICE_LINE_SCHEMA, "invoice_lines")
     window = _window(period)
     as_of_date = _as_of(as_of, window, rules)
-    unit, unit_source, inference = _weight_unit(f, lines, rules, weight_inference)
     logger.info(
         "reconciling %d fulfillments against %d invoice lines (period %s, as of %s)",
         f.height,
@@ -207,51 +230,60 @@ def reconcile(
     )
 
     classified = classify_fulfillments(f.lazy(), rules, window).collect()
-    base = classified.filter(pl.col("_reason").is_null())
+    # Shipments get an integer id (_sid) in the fulfillments' order: every step after the
+    # tracking-number joins groups and joins on it.
+    base = classified.filter(pl.col("_reason").is_null()).sort("_f_row").with_row_index("_sid")
     after_keys = (
-        classified.lazy()
-        .filter((pl.col("_period") == "after") & pl.col("tracking_key").is_not_null())
-        .select("tracking_key")
+        classified.filter((pl.col("_period") == "after") & pl.col("tracking_key").is_not_null())
+        .get_column("tracking_key")
         .unique()
     )
     numbered = lines.lazy().with_row_index("_line").with_columns(_inv_id=invoice_id())
     invoices = invoices_table(numbered).collect()
-    matched = match_lines(
-        numbered, base.lazy(), after_keys, invoices.lazy(), rules, window
+    keys = base.lazy().select("tracking_key", "_sid", "_period")
+    matched = match_lines(numbered, keys, invoices.lazy(), rules, window).collect()
+    if not matched.get_column("_line").is_sorted():  # joins keep order; never rely on luck
+        matched = matched.sort("_line")
+    unmatched_lines = unmatched_reasons(
+        matched.lazy().filter(pl.col("_sid").is_null()), after_keys, window
     ).collect()
-    assigned = matched.lazy().filter(pl.col("shipment_key").is_not_null())
-    totals = aggregate_shipments(assigned, invoices.lazy(), rules)
-    ship = assemble_shipments(base.lazy(), totals, rules, unit).collect()
+    assigned = matched.lazy().filter(pl.col("_sid").is_not_null())
+    totals = aggregate_shipments(assigned, invoices.lazy(), rules).collect()
+    unit, unit_source, inference = _weight_unit(base, totals, rules, weight_inference)
+    ship = assemble_shipments(base.lazy(), totals.lazy(), rules, unit).collect()
 
-    exceptions = detect_issues(
+    found = detect_issues(
         ship,
-        matched.lazy().filter(pl.col("shipment_key").is_null()),
+        unmatched_lines.lazy(),
         invoices,
         rules=rules,
         as_of=as_of_date,
         weight_known=unit is not None,
     )
-    shipments = _shipments(ship, exceptions)
-    unmatched = _unmatched(ship, matched, rules, as_of_date)
-    result_lines = (
-        matched.lazy()
-        .sort("_line")
-        .with_columns(
-            assigned=pl.when(pl.col("shipment_key").is_not_null())
-            .then(pl.lit("shipment"))
-            .otherwise(pl.lit("unmatched"))
-        )
+    exceptions = found.drop("_sid")
+    shipments = _shipments(ship, found)
+    unmatched = _unmatched(ship, unmatched_lines, rules, as_of_date)
+    extras = matched.select(
+        shipment_key=pl.col("_sid").replace_strict(
+            base.get_column("_sid"), base.get_column("tracking_key"), default=None
+        ),
+        match_via="match_via",
+        assigned=pl.when(pl.col("_sid").is_not_null())
+        .then(pl.lit("shipment"))
+        .otherwise(pl.lit("unmatched")),
+        duplicate="duplicate",
+        period="period",
+    ).select([pl.col(c).cast(t) for c, t in LINE_EXTRA_SCHEMA.items()])
+    result_lines = pl.concat([lines, extras], how="horizontal")
+    cannot = (
+        classified.filter(pl.col("_reason").is_not_null())
+        .sort("_f_row")
         .select(
-            [pl.col(c).cast(t) for c, t in INVOICE_LINE_SCHEMA.items()]
-            + [pl.col(c).cast(t) for c, t in LINE_EXTRA_SCHEMA.items()]
+            [
+                pl.col(c if c != "reason" else "_reason").cast(t).alias(c)
+                for c, t in CANNOT_RECONCILE_SCHEMA.items()
+            ]
         )
-        .collect()
-    )
-    cannot = classified.filter(pl.col("_reason").is_not_null()).select(
-        [
-            pl.col(c if c != "reason" else "_reason").cast(t).alias(c)
-            for c, t in CANNOT_RECONCILE_SCHEMA.items()
-        ]
     )
     return Reconciliation(
         shipments=shipments,
@@ -270,13 +302,13 @@ def reconcile(
     )
 
 
-def _shipments(ship: pl.DataFrame, exceptions: pl.DataFrame) -> pl.DataFrame:
+def _shipments(ship: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     order = {code: index for index, code in enumerate(ISSUE_CODES)}
     per_shipment = (
-        exceptions.lazy()
-        .filter(pl.col("issue_code") != "NOT_IN_OKC")
+        found.lazy()
+        .filter(pl.col("_sid").is_not_null())
         .sort(pl.col("issue_code").replace_strict(order, return_dtype=pl.Int32))
-        .group_by("tracking_key")
+        .group_by("_sid")
         .agg(
             issues=pl.col("issue_code").unique(maintain_order=True).str.join(", "),
             amount_at_stake=pl.col("amount_at_stake").sum(),
@@ -292,43 +324,36 @@ def _shipments(ship: pl.DataFrame, exceptions: pl.DataFrame) -> pl.DataFrame:
     }
     return (
         ship.lazy()
-        .join(per_shipment, on="tracking_key", how="left")
+        .join(per_shipment, on="_sid", how="left", maintain_order="left")
         .with_columns(
             *(money_from_cents(pl.col(src)).alias(dst) for dst, src in money.items()),
             amount_at_stake=pl.col("amount_at_stake").fill_null(0),
         )
-        .sort("_f_row")
         .select([pl.col(c).cast(t) for c, t in SHIPMENT_SCHEMA.items()])
         .collect()
     )
 
 
 def _unmatched(
-    ship: pl.DataFrame, matched: pl.DataFrame, rules: Rules, as_of: date
+    ship: pl.DataFrame, unmatched_lines: pl.DataFrame, rules: Rules, as_of: date
 ) -> pl.DataFrame:
-    carrier_side = (
-        matched.lazy()
-        .filter(pl.col("shipment_key").is_null())
-        .sort("_line")
-        .select(
-            side=pl.lit("carrier"),
-            tracking_number="tracking_number",
-            tracking_key="tracking_key",
-            carrier="carrier",
-            fulfillment_id=pl.lit(None, dtype=pl.Utf8),
-            order_id=pl.lit(None, dtype=pl.Utf8),
-            invoice_number="invoice_number",
-            source_file="source_file",
-            source_line="source_line",
-            amount="amount",
-            reason="_reason",
-        )
+    carrier_side = unmatched_lines.lazy().select(
+        side=pl.lit("carrier"),
+        tracking_number="tracking_number",
+        tracking_key="tracking_key",
+        carrier="carrier",
+        fulfillment_id=pl.lit(None, dtype=pl.Utf8),
+        order_id=pl.lit(None, dtype=pl.Utf8),
+        invoice_number="invoice_number",
+        source_file="source_file",
+        source_line="source_line",
+        amount="amount",
+        reason="_reason",
     )
     days_since = (pl.lit(as_of) - pl.col("_pickup")).dt.total_days()
     okc_side = (
         ship.lazy()
         .filter((pl.col("line_count") == 0) & (pl.col("period") == "current"))
-        .sort("_f_row")
         .select(
             side=pl.lit("okc"),
             tracking_number="tracking_number",

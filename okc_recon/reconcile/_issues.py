@@ -94,6 +94,7 @@ def _event(
     detail: pl.Expr,
 ) -> pl.LazyFrame:
     return frame.filter(condition).select(
+        "_sid",
         "tracking_key",
         issue_code=pl.lit(code),
         _amount=amount.cast(pl.Int64).fill_null(0),
@@ -127,6 +128,7 @@ def _late_deliveries(
             & pl.col("delivery_date").is_not_null()
         )
         .select(
+            "_sid",
             "tracking_key",
             "ship_date",
             "delivery_date",
@@ -147,12 +149,12 @@ def _late_deliveries(
             (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("ship_date")))
             & (pl.col("valid_to").is_null() | (pl.col("ship_date") <= pl.col("valid_to")))
         )
-        .filter(pl.col("priority") == pl.col("priority").max().over("tracking_key"))
+        .filter(pl.col("priority") == pl.col("priority").max().over("_sid"))
         .filter(pl.col("guaranteed") & pl.col("transit_business_days").is_not_null())
         .collect(engine=_ENGINE)
     )
     if candidates.is_empty():
-        return candidates.select("tracking_key").clear()
+        return candidates.select("_sid", "tracking_key").clear()
     dates = candidates["ship_date"].drop_nulls()
     years = range(dates.min().year, dates.max().year + 2)  # type: ignore[union-attr]
     expected = add_business_days(
@@ -212,6 +214,7 @@ def _late_deliveries(
             ),
         )
         .select(
+            "_sid",
             "tracking_key",
             issue_code=pl.lit("LATE_DELIVERY"),
             _amount=pl.col("_transport").fill_null(0),
@@ -265,10 +268,10 @@ def detect_issues(
     as_of: date,
     weight_known: bool,
 ) -> pl.DataFrame:
-    """The exceptions frame (:data:`EXCEPTION_SCHEMA`), largest money at stake first.
+    """The exceptions frame (:data:`EXCEPTION_SCHEMA`, then ``_sid``), largest money first.
 
-    ``ship`` is the internal shipments frame (with its ``_`` helper columns) and must already
-    carry ``_billed_canceled``.
+    ``ship`` is the internal shipments frame (with its ``_`` helper columns, ``_sid`` and
+    ``_billed_canceled``); ``_sid`` is null for ``NOT_IN_OKC``.
     """
     from okc_recon.carriers import tracking
 
@@ -416,7 +419,7 @@ def detect_issues(
             & pl.col("tracking_key").is_not_null()
         )
         .select(
-            "tracking_key",
+            "_sid",
             "_okc_carrier",
             _detected=tracking.detect_carrier(pl.col("tracking_key")),
             _valid=tracking.valid_for_carrier(pl.col("tracking_key"), okc_carrier),
@@ -426,9 +429,9 @@ def detect_issues(
             & (pl.col("_detected") != okc_carrier)
             & ~pl.col("_valid").fill_null(False)
         )
-        .select("tracking_key", "_detected")
+        .select("_sid", "_detected")
     )
-    with_format = s.join(unbilled_format, on="tracking_key", how="left")
+    with_format = s.join(unbilled_format, on="_sid", how="left")
     events.append(
         _event(
             with_format,
@@ -517,7 +520,7 @@ def detect_issues(
     late = _late_deliveries(ship, invoices, rules, as_of)
     stacked = pl.concat([*events, late.lazy()], how="diagonal_relaxed")
     info = s.select(
-        "tracking_key",
+        "_sid",
         "tracking_number",
         "carrier",
         "order_id",
@@ -527,7 +530,7 @@ def detect_issues(
         "delivery_date",
         "period",
     )
-    on_shipments = stacked.join(info, on="tracking_key", how="left")
+    on_shipments = stacked.join(info, on="_sid", how="left")
     everything = pl.concat(
         [on_shipments, _not_in_okc(unmatched_lines)], how="diagonal_relaxed"
     ).join(
@@ -570,4 +573,5 @@ def detect_issues(
             (pl.col(name) if name in result.columns else pl.lit(None)).cast(dtype).alias(name)
             for name, dtype in EXCEPTION_SCHEMA.items()
         ]
+        + [pl.col("_sid")]
     )

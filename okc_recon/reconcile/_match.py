@@ -27,10 +27,13 @@ __all__ = [
     "PRIOR",
     "Window",
     "aggregate_shipments",
+    "assemble_shipments",
     "cents",
     "classify_fulfillments",
     "div_half_up",
+    "invoices_table",
     "match_lines",
+    "unmatched_reasons",
 ]
 
 CURRENT, PRIOR, NEXT = "current", "prior", "next"
@@ -129,22 +132,31 @@ def classify_fulfillments(fulfillments: pl.LazyFrame, rules: Rules, window: Wind
         .otherwise(pl.lit("no tracking number"))
     )
     keyed = frame.filter(pl.col("tracking_key").is_not_null())
-    # Rule 2: among the run's fulfillments sharing a tracking key, the earliest created is the
-    # shipment's; the order is total (created_at, then id, then input row).
-    primary = (
-        keyed.filter(pl.col("_period") != _AFTER)
-        .sort(["tracking_key", "created_at", "fulfillment_id", "_f_row"], nulls_last=True)
-        .filter(pl.col("tracking_key").is_first_distinct())
-        .select("tracking_key", _primary_row="_f_row", _primary_id="fulfillment_id")
+    after = pl.col("_period") == _AFTER
+    after_reason = (
+        pl.when(pl.col("_pickup").is_not_null())
+        .then(pl.lit("picked up after the period"))
+        .otherwise(pl.lit("created after the period"))
     )
-    keyed = (
-        keyed.join(primary, on="tracking_key", how="left")
+    # Rule 2: among the run's fulfillments sharing a tracking key (few), the earliest created
+    # is the shipment's; the order is total (created_at, then id, then input row).
+    in_run = pl.when(~after).then(pl.col("tracking_key"))
+    keyed = keyed.with_columns(_shared=~after & in_run.is_duplicated())
+    order = [pl.col("created_at"), pl.col("fulfillment_id"), pl.col("_f_row")]
+    shared = (
+        keyed.filter(pl.col("_shared"))
         .with_columns(
-            _reason=pl.when((pl.col("_period") == _AFTER) & pl.col("_pickup").is_not_null())
-            .then(pl.lit("picked up after the period"))
-            .when(pl.col("_period") == _AFTER)
-            .then(pl.lit("created after the period"))
-            .when(pl.col("_f_row") != pl.col("_primary_row"))
+            _primary_row=pl.col("_f_row")
+            .sort_by(order, nulls_last=True)
+            .first()
+            .over("tracking_key"),
+            _primary_id=pl.col("fulfillment_id")
+            .sort_by(order, nulls_last=True)
+            .first()
+            .over("tracking_key"),
+        )
+        .with_columns(
+            _reason=pl.when(pl.col("_f_row") != pl.col("_primary_row"))
             .then(
                 pl.format(
                     "shares tracking number with fulfillment {}",
@@ -153,9 +165,14 @@ def classify_fulfillments(fulfillments: pl.LazyFrame, rules: Rules, window: Wind
             )
             .otherwise(pl.lit(None, dtype=pl.Utf8))
         )
-        .drop("_primary_row", "_primary_id")
+        .drop("_primary_row", "_primary_id", "_shared")
     )
-    return pl.concat([keyed, unkeyed], how="vertical")
+    single = (
+        keyed.filter(~pl.col("_shared"))
+        .with_columns(_reason=pl.when(after).then(after_reason).otherwise(pl.lit(None, pl.Utf8)))
+        .drop("_shared")
+    )
+    return pl.concat([single, shared, unkeyed], how="vertical")
 
 
 def _invoice_id() -> pl.Expr:
@@ -180,7 +197,6 @@ def invoices_table(lines: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("invoice_number").first(),
             pl.col("invoice_date").min(),
             pl.col("account_number").drop_nulls().first(),
-            pl.col("carrier").first().alias("_inv_carrier"),
         )
         .sort(["invoice_date", "_inv_id"], nulls_last=True)
         .with_row_index("_inv_rank")
@@ -188,89 +204,70 @@ def invoices_table(lines: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+#: The line columns matching and the issues read (the rest of a line is never copied).
+_LINE_COLUMNS = (
+    "_line",
+    "_inv_id",
+    "carrier",
+    "invoice_number",
+    "tracking_number",
+    "tracking_key",
+    "alt_tracking_key",
+    "tracking_corrupted",
+    "ship_date",
+    "delivery_date",
+    "delivery_time",
+    "service",
+    "charge_category",
+    "charge_type",
+    "charge_description",
+    "amount",
+    "billed_weight",
+    "entered_weight",
+    "weight_unit",
+    "rated_on_dim",
+    "source_file",
+    "source_line",
+)
+# High bit of a package id: an alternate-key package (its own number hashed), never a _sid.
+_ALT_PACKAGE = 1 << 63
+
+
 def match_lines(
     lines: pl.LazyFrame,
-    shipments: pl.LazyFrame,
-    after_keys: pl.LazyFrame,
+    keys: pl.LazyFrame,
     invoices: pl.LazyFrame,
     rules: Rules,
     window: Window,
 ) -> pl.LazyFrame:
-    """Every invoice line with its shipment (or why it has none) and the flags issues use.
+    """Every invoice line, in input order, with its shipment and the flags the issues use.
 
-    ``lines`` must carry ``_line`` (input order) and ``_inv_id``. Adds ``shipment_key``,
-    ``match_via``, ``_reason`` (null when assigned), ``period``, ``duplicate``, ``_claim``,
-    ``_cents``, ``_inv_rank``, ``_pkg`` and weights in pounds.
+    ``lines`` must carry ``_line`` (input order) and ``_inv_id``; ``keys`` is the shipments'
+    ``tracking_key``, ``_sid`` (an integer id) and ``_period``. Adds ``_sid`` (null when the
+    line bills no shipment), ``match_via``, ``period``, ``duplicate``, ``_claim``, ``_cents``,
+    ``_inv_rank``, ``_pkg`` (an integer package id) and weights in pounds. Tracking numbers
+    are hashed once per join; everything after works on integers.
     """
-    keys = shipments.select("tracking_key", "_period")
-    # Left joins keep the lines' order, so ``_line`` stays sorted for every step below.
+    by_key = keys.select("tracking_key", _sid1="_sid", _p1="_period")
+    by_alt = keys.select(alt_tracking_key="tracking_key", _sid2="_sid", _p2="_period")
     frame = (
-        lines.join(
+        lines.select(_LINE_COLUMNS)
+        .join(
             invoices.select("_inv_id", "_inv_rank"),
             on="_inv_id",
             how="left",
             maintain_order="left",
         )
-        .join(
-            keys.rename({"_period": "_p1"}),
-            on="tracking_key",
-            how="left",
-            maintain_order="left",
+        .join(by_key, on="tracking_key", how="left", maintain_order="left")
+        # only lines their own number did not match look at the alternate key
+        .with_columns(
+            alt_tracking_key=pl.when(pl.col("_sid1").is_null()).then(pl.col("alt_tracking_key"))
         )
-        .join(
-            keys.rename({"tracking_key": "alt_tracking_key", "_period": "_p2"}),
-            on="alt_tracking_key",
-            how="left",
-            maintain_order="left",
-        )
-        .join(
-            after_keys.select("tracking_key", _after=pl.lit(True)),
-            on="tracking_key",
-            how="left",
-            maintain_order="left",
-        )
+        .join(by_alt, on="alt_tracking_key", how="left", maintain_order="left")
     )
-    hit1 = pl.col("_p1").is_not_null()
-    hit2 = pl.col("_p2").is_not_null()
-    shipment_key = (
-        pl.when(hit1)
-        .then(pl.col("tracking_key"))
-        .when(hit2)
-        .then(pl.col("alt_tracking_key"))
-        .otherwise(pl.lit(None, dtype=pl.Utf8))
-    )
-    match_via = (
-        pl.when(hit1)
-        .then(pl.lit("tracking_key"))
-        .when(hit2)
-        .then(pl.lit("alt_tracking_key"))
-        .otherwise(pl.lit(None, dtype=pl.Utf8))
-    )
+    hit1 = pl.col("_sid1").is_not_null()
+    hit2 = pl.col("_sid2").is_not_null()
     ship_date = pl.col("ship_date")
-    no_key = pl.col("tracking_key").is_null()
-    after = pl.col("_after").fill_null(False)
-    before = pl.lit(False)
-    if window.end is not None:
-        after = after | (ship_date > window.end).fill_null(False)
-    if window.prev_start is not None:
-        before = (ship_date < window.prev_start).fill_null(False)
-    reason = (
-        pl.when(hit1 | hit2)
-        .then(pl.lit(None, dtype=pl.Utf8))
-        .when(no_key & (pl.col("charge_category") == "invoice"))
-        .then(pl.lit("invoice-level charge"))
-        .when(pl.col("tracking_corrupted").fill_null(False))
-        .then(pl.lit("tracking number corrupted"))
-        .when(no_key)
-        .then(pl.lit("no tracking number"))
-        .when(after)
-        .then(pl.lit("shipped after the period"))
-        .when(before)
-        .then(pl.lit("shipped before the months pulled"))
-        .when(pl.col("charge_category") == "return")
-        .then(pl.lit("return not in OKC"))
-        .otherwise(pl.lit("not in OKC"))
-    )
     if window.start is None or window.end is None:
         line_period: pl.Expr = pl.lit(CURRENT)
     else:
@@ -282,33 +279,47 @@ def match_lines(
             .otherwise(pl.lit(CURRENT))
         )
     frame = frame.with_columns(
-        shipment_key=shipment_key,
-        match_via=match_via,
-        _reason=reason,
+        _sid=pl.coalesce("_sid1", "_sid2"),
+        match_via=pl.when(hit1)
+        .then(pl.lit("tracking_key"))
+        .when(hit2)
+        .then(pl.lit("alt_tracking_key"))
+        .otherwise(pl.lit(None, dtype=pl.Utf8)),
         period=pl.coalesce(pl.col("_p1"), pl.col("_p2"), line_period),
         _cents=cents(pl.col("amount")),
         _ship=(pl.col("charge_category") == "shipment").fill_null(False),
         _billed_lb=to_pounds(pl.col("billed_weight"), pl.col("weight_unit")),
         _entered_lb=to_pounds(pl.col("entered_weight"), pl.col("weight_unit")),
         _dim=pl.col("rated_on_dim").fill_null(False),
-    ).with_columns(_pkg=pl.coalesce(pl.col("tracking_key"), pl.col("shipment_key")))
+        # A package: the shipment's own when the line's number is the shipment's; another
+        # package of it (multi-piece) when it came through the alternate key.
+        _pkg=pl.when(hit1)
+        .then(pl.col("_sid1").cast(pl.UInt64))
+        .when(hit2 & pl.col("tracking_key").is_not_null())
+        .then(pl.col("tracking_key").hash() | _ALT_PACKAGE)
+        .when(hit2)
+        .then(pl.col("_sid2").cast(pl.UInt64)),
+    ).drop("_sid1", "_sid2", "_p1", "_p2")
 
     # Duplicate billing. (a) a package's shipment-category charges on more than one invoice:
     # every invoice after its earliest is a copy. (b) one invoice (one file of it) billing the
     # same transportation line twice: every copy after the first.
-    pkg_ship = pl.when(pl.col("_ship") & pl.col("_pkg").is_not_null()).then(pl.col("_pkg"))
-    frame = frame.with_columns(_pkg_ship=pkg_ship)
-    first_invoice = pl.col("_inv_rank").min().over("_pkg_ship")
-    transport = pl.col("_pkg_ship").is_not_null() & (pl.col("charge_type") == "transportation")
+    shipped_pkg = pl.when(pl.col("_ship")).then(pl.col("_pkg"))
+    first_invoice = pl.col("_inv_rank").min().over(shipped_pkg)
+    transport = pl.col("_ship") & (pl.col("charge_type") == "transportation")
+    transport_pkg = pl.when(transport).then(pl.col("_pkg"))
+    several = transport & (pl.len().over([transport_pkg, pl.col("_inv_rank")]) > 1)
     same_line = [
-        pl.when(transport).then(pl.col(c))
-        for c in ("_pkg_ship", "_inv_rank", "source_file", "charge_description", "_cents")
+        pl.when(several).then(pl.col(c))
+        for c in ("_pkg", "_inv_rank", "source_file", "charge_description", "_cents")
     ]
-    copy_on_invoice = transport & (pl.col("_line") != pl.col("_line").min().over(same_line))
-    duplicate = pl.col("_pkg_ship").is_not_null() & (
-        (pl.col("_inv_rank") != first_invoice) | copy_on_invoice
+    copy_on_invoice = several & (pl.col("_line") != pl.col("_line").min().over(same_line))
+    duplicate = (
+        pl.col("_pkg").is_not_null()
+        & pl.col("_ship")
+        & ((pl.col("_inv_rank") != first_invoice) | copy_on_invoice)
     )
-    frame = frame.with_columns(duplicate=duplicate.fill_null(False)).drop("_pkg_ship")
+    frame = frame.with_columns(duplicate=duplicate.fill_null(False))
     charge_type = pl.col("charge_type")
     category = pl.col("charge_category")
     claim = (
@@ -325,6 +336,35 @@ def match_lines(
         .otherwise(pl.lit(None, dtype=pl.Utf8))
     )
     return frame.with_columns(_claim=claim)
+
+
+def unmatched_reasons(
+    unmatched: pl.LazyFrame, after_keys: pl.Series, window: Window
+) -> pl.LazyFrame:
+    """The lines no shipment claims (few), with why (rule book, "Matching", rule 4)."""
+    ship_date = pl.col("ship_date")
+    no_key = pl.col("tracking_key").is_null()
+    after = pl.col("tracking_key").is_in(after_keys.implode()).fill_null(False)
+    before: pl.Expr = pl.lit(False)
+    if window.end is not None:
+        after = after | (ship_date > window.end).fill_null(False)
+    if window.prev_start is not None:
+        before = (ship_date < window.prev_start).fill_null(False)
+    return unmatched.with_columns(
+        _reason=pl.when(no_key & (pl.col("charge_category") == "invoice"))
+        .then(pl.lit("invoice-level charge"))
+        .when(pl.col("tracking_corrupted").fill_null(False))
+        .then(pl.lit("tracking number corrupted"))
+        .when(no_key)
+        .then(pl.lit("no tracking number"))
+        .when(after)
+        .then(pl.lit("shipped after the period"))
+        .when(before)
+        .then(pl.lit("shipped before the months pulled"))
+        .when(pl.col("charge_category") == "return")
+        .then(pl.lit("return not in OKC"))
+        .otherwise(pl.lit("not in OKC"))
+    )
 
 
 # Aggregations below use only masked columns and plain reductions (sum, min, max, any,
@@ -344,14 +384,13 @@ def _max_where(column: str, condition: pl.Expr) -> pl.Expr:
     return pl.when(condition).then(pl.col(column)).max()
 
 
-_DAY_NS = 86_400 * 1_000_000_000
 _POD_SCALE = 100_000_000_000_000  # > nanoseconds in a day
 
 
 def aggregate_shipments(
     assigned: pl.LazyFrame, invoices: pl.LazyFrame, rules: Rules
 ) -> pl.LazyFrame:
-    """Per ``shipment_key``: totals by charge type, claimed money, references and weights."""
+    """Per ``_sid``: totals by charge type, claimed money, references and weights."""
     claim = pl.col("_claim")
     charge_type = pl.col("charge_type")
     ship = pl.col("_ship")
@@ -363,7 +402,7 @@ def aggregate_shipments(
         pl.col("delivery_time").cast(pl.Int64) + 1
     ).fill_null(0)
     totals = (
-        assigned.group_by("shipment_key")
+        assigned.group_by("_sid")
         .agg(
             carrier_total=pl.col("_cents").sum(),
             **{f"charge_{t}": _sum_cents(charge_type == t) for t in CHARGE_TYPES},
@@ -387,7 +426,7 @@ def aggregate_shipments(
             _has_ship=ship.any(),
             line_count=pl.len().cast(pl.Int64),
             _first_rank=pl.col("_inv_rank").min(),
-            invoice_count=pl.col("_inv_rank").n_unique().cast(pl.Int64),
+            _last_rank=pl.col("_inv_rank").max(),
             _carrier_ship=_max_where("carrier", ship),
             _carrier_any=pl.col("carrier").max(),
             _service_transport=_max_where("service", ship & transportation),
@@ -423,22 +462,23 @@ def aggregate_shipments(
             _pod_time=pl.when(pl.col("_pod_key") % _POD_SCALE > 0)
             .then(((pl.col("_pod_key") % _POD_SCALE) - 1).cast(pl.Time))
             .otherwise(pl.lit(None, dtype=pl.Time)),
-            _multi_package=pl.col("_pkg_first") != pl.col("_pkg_last"),
+            _multi_package=(pl.col("_pkg_first") != pl.col("_pkg_last")).fill_null(False),
+            _several_invoices=pl.col("_first_rank") != pl.col("_last_rank"),
         )
     )
     # Multi-piece shipments (few): per package, then summed, since each package is weighed
     # and rounded on its own. Returns are other parcels and do not count.
-    multi = totals.filter(pl.col("_multi_package").fill_null(False)).select("shipment_key")
+    multi = totals.filter(pl.col("_multi_package")).select("_sid")
     packages = (
-        assigned.join(multi, on="shipment_key", how="semi")
+        assigned.join(multi, on="_sid", how="semi")
         .filter(not_return)
-        .group_by("shipment_key", "_pkg")
+        .group_by("_sid", "_pkg")
         .agg(
             _e=pl.col("_entered_lb").max(),
             _b=pl.col("_billed_lb").max(),
             _ba=_max_where("_billed_lb", ~pl.col("_dim")),
         )
-        .group_by("shipment_key")
+        .group_by("_sid")
         .agg(
             _entered_n=pl.when(pl.col("_e").count() > 0).then(pl.col("_e").sum()),
             _billed_n=pl.when(pl.col("_b").count() > 0).then(pl.col("_b").sum()),
@@ -448,19 +488,22 @@ def aggregate_shipments(
     )
     # Invoice numbers, in invoice order: one lookup for the common one-invoice shipment.
     numbers = invoices.select("_inv_rank", _number=pl.col("invoice_number"))
-    several = totals.filter(pl.col("invoice_count") > 1).select("shipment_key")
+    several = totals.filter(pl.col("_several_invoices")).select("_sid")
     listed = (
-        assigned.join(several, on="shipment_key", how="semi")
-        .select("shipment_key", "_inv_rank")
+        assigned.join(several, on="_sid", how="semi")
+        .select("_sid", "_inv_rank")
         .unique()
         .join(numbers, on="_inv_rank", how="left")
-        .group_by("shipment_key")
-        .agg(_numbers=pl.col("_number").sort_by("_inv_rank").drop_nulls())
+        .group_by("_sid")
+        .agg(
+            _invoices_n=pl.len().cast(pl.Int64),
+            _numbers=pl.col("_number").sort_by("_inv_rank").drop_nulls(),
+        )
         .with_columns(_numbers=pl.col("_numbers").list.join(", "))
     )
     return (
-        totals.join(packages, on="shipment_key", how="left")
-        .join(listed, on="shipment_key", how="left")
+        totals.join(packages, on="_sid", how="left")
+        .join(listed, on="_sid", how="left")
         .join(numbers, left_on="_first_rank", right_on="_inv_rank", how="left")
         .with_columns(
             entered_weight_lb=pl.when(pl.col("_multi_package"))
@@ -476,6 +519,7 @@ def aggregate_shipments(
             .then(pl.col("_actual_packages_n"))
             .otherwise(pl.col("_billed_actual_1").is_not_null().cast(pl.Int64)),
             invoice_numbers=pl.coalesce("_numbers", "_number"),
+            invoice_count=pl.coalesce("_invoices_n", pl.lit(1, dtype=pl.Int64)),
         )
     )
 
@@ -489,7 +533,8 @@ def assemble_shipments(
 ) -> pl.LazyFrame:
     """One row per shipment: the fulfillment, its billed totals, expected charge, variances.
 
-    Keeps the helper columns (``_…``) the issues need; money stays in cents here.
+    ``base`` carries ``_sid``. Keeps the helper columns (``_…``) the issues need; money stays
+    in cents here.
     """
     numerator, denominator = markup_ratio(rules.markup)
     flat = (_charge_model(pl.col("shipping_charge_model")) == "flat_rate").fill_null(False)
@@ -518,7 +563,7 @@ def assemble_shipments(
             pl.when(pl.col("weight") > 0).then(to_pounds(pl.col("weight"), weight_unit)).round(6)
         )
     return (
-        base.join(totals, left_on="tracking_key", right_on="shipment_key", how="left")
+        base.join(totals, on="_sid", how="left", maintain_order="left")
         .with_columns(
             *(pl.col(c).fill_null(0) for c in zero),
             *(pl.col(c).fill_null(False) for c in false),

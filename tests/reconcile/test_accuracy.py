@@ -14,7 +14,6 @@ from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from okc_recon.carriers.tracking import tracking_key_one
@@ -76,44 +75,31 @@ def test_a_sandbox_month_raises_exactly_its_planted_issues(month, tmp_path: Path
     assert recon.weight_unit == "lb"  # inferred from the matched invoice weights
 
 
-def _sample_inputs() -> tuple[pl.DataFrame, pl.DataFrame, str, set[tuple[str, str]]]:
+_SAMPLE_FILES = ("fulfillments.json", "statuses.json", "expected_exceptions.csv", "README.md")
+
+
+@pytest.mark.skipif(
+    not all((SAMPLE / name).is_file() for name in _SAMPLE_FILES),
+    reason="sample_data/ is not built yet (make sample-data)",
+)
+def test_the_sample_month_matches_its_answer_key():
+    """The sample month, read the way its README says, gives exactly its answer key."""
+    import json
+
     from okc_recon.carriers.invoices import read_invoices
     from okc_recon.fulfillments import read_fulfillments
 
-    readme = (
-        (SAMPLE / "README.md").read_text(encoding="utf-8")
-        if (SAMPLE / "README.md").is_file()
-        else ""
-    )
-    months = re.findall(r"\b(20\d\d-\d\d)\b", readme)
-    statuses_path = next(iter(sorted(SAMPLE.rglob("statuses*.json"))), None)
-    statuses = None
-    if statuses_path is not None:
-        import json
-
-        data = json.loads(statuses_path.read_text(encoding="utf-8"))
-        statuses = data.get("statuses", data) if isinstance(data, dict) else data
-    fulfillment_files = sorted(
-        p for p in SAMPLE.rglob("*.json") if "fulfillment" in p.name and p != statuses_path
-    )
-    frames = [read_fulfillments(p, statuses=statuses) for p in fulfillment_files]
-    fulfillments = pl.concat(frames) if frames else pl.DataFrame()
-    invoice_folder = SAMPLE / "invoices"
-    lines = read_invoices(invoice_folder if invoice_folder.is_dir() else SAMPLE).lines
+    month = re.search(r"Sample month (\d{4}-\d{2})", (SAMPLE / "README.md").read_text("utf-8"))
+    assert month is not None
+    statuses = json.loads((SAMPLE / "statuses.json").read_text(encoding="utf-8"))
+    fulfillments = read_fulfillments(SAMPLE / "fulfillments.json", statuses=statuses)
+    invoices = read_invoices(SAMPLE / "invoices")
     with (SAMPLE / "expected_exceptions.csv").open(encoding="utf-8") as handle:
         expected = {
             (tracking_key_one(row["tracking_number"]), row["issue_code"])
             for row in csv.DictReader(handle)
         }
-    month = max(months) if months else "2025-10"
-    return fulfillments, lines, month, expected
 
+    recon = reconcile(fulfillments, invoices.lines, period=month.group(1))
 
-@pytest.mark.skipif(
-    not (SAMPLE / "expected_exceptions.csv").is_file(),
-    reason="sample_data/ is not built yet (make sample-data)",
-)
-def test_the_sample_month_matches_its_answer_key():
-    fulfillments, lines, month, expected = _sample_inputs()
-    recon = reconcile(fulfillments, lines, period=month)
     assert _found(recon) == expected
