@@ -26,13 +26,35 @@ _MONEY_RE = (
 )
 
 
+# Plain amounts (the vast majority of carrier lines) need no rounding and cast exactly.
+_PLAIN_RE = r"^[-+]?\d{1,15}(?:\.\d{0,2})?$"
+
+
 def parse_money(expr: pl.Expr) -> pl.Expr:
     """A :data:`MONEY` expression from a text expression; null where the text is not money.
 
     Accepts ``12.5``, ``-3.00``, ``$1,234.50``, ``(4.20)`` and ``4.20-``/``4.20CR``
     (credits), ``$0.00000``. Empty text gives null. Rounds half away from zero to cents.
     """
-    text = expr.cast(pl.Utf8).str.strip_chars()
+    return expr.map_batches(_parse_money_series, return_dtype=MONEY, is_elementwise=True)
+
+
+def _parse_money_series(values: pl.Series) -> pl.Series:
+    frame = pl.DataFrame({"text": values.cast(pl.Utf8).str.strip_chars()}).with_columns(
+        plain=pl.col("text").str.contains(_PLAIN_RE).fill_null(False)
+    )
+    result = frame.select(
+        pl.when(pl.col("plain")).then(pl.col("text")).otherwise(None).cast(MONEY)
+    ).to_series()
+    others = frame.with_row_index("row").filter(~pl.col("plain") & pl.col("text").is_not_null())
+    if others.height:
+        # Only the rows that are not plain amounts go through the full grammar.
+        parsed = others.select("row", money=_parse_money_full(pl.col("text")))
+        result = result.scatter(parsed["row"], parsed["money"])
+    return result.rename(values.name)
+
+
+def _parse_money_full(text: pl.Expr) -> pl.Expr:
     parts = text.str.extract_groups(_MONEY_RE)
     int_part = parts.struct.field("int").str.replace_all(",", "")
     frac = parts.struct.field("frac").fill_null("")
@@ -51,13 +73,11 @@ def parse_money(expr: pl.Expr) -> pl.Expr:
     # Parentheses must be balanced to mean "credit"; one alone is not money.
     balanced = parts.struct.field("open").is_null() == parts.struct.field("close").is_null()
     cents = pl.when(negative).then(-rounded).otherwise(rounded)
-    money = (
+    return (
         pl.when(text.is_not_null() & has_digits & balanced & int_part.str.len_chars().le(15))
         .then(money_from_cents(cents))
         .otherwise(pl.lit(None, dtype=MONEY))
     )
-    name = expr.meta.output_name(raise_if_undetermined=False)
-    return money if name is None else money.alias(name)
 
 
 def money_from_cents(cents: pl.Expr) -> pl.Expr:

@@ -75,3 +75,17 @@ def test_dtype_is_exact_two_places():
 )
 def test_to_decimal(value, expected):
     assert to_decimal(value) == (None if expected is None else Decimal(expected))
+
+
+def test_plain_and_spelled_amounts_mixed_in_one_column_keep_their_rows():
+    values = ["1.10", "(2.00)", None, "3", "$4.005", "x", "-5.5", "", "6.00CR", "7.01"]
+    expected = ["1.10", "-2.00", None, "3.00", "4.01", None, "-5.50", None, "-6.00", "7.01"]
+    assert parse(values) == [None if e is None else Decimal(e) for e in expected]
+
+
+def test_parse_money_works_inside_lazy_frames_and_keeps_the_column_name():
+    out = (
+        pl.LazyFrame({"amt": ["1.00", "(1.00)"]}).with_columns(parse_money(pl.col("amt"))).collect()
+    )
+    assert out.schema == pl.Schema({"amt": MONEY})
+    assert out["amt"].to_list() == [Decimal("1.00"), Decimal("-1.00")]
