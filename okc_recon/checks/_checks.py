@@ -323,7 +323,9 @@ INVOICE_CHECKS: tuple[Check, ...] = (
         "invoice_number_present",
         _NOT_NULL,
         "invoice_number",
-        "every line belongs to an invoice number",
+        "every FedEx, UPS and DHL line belongs to an invoice number",
+        # USPS postage is bought through postage tools, whose exports have no invoices
+        when="invoiced_carrier",
         evidence=("carrier", "account_number"),
     ),
     Check(
@@ -371,9 +373,11 @@ INVOICE_CHECKS: tuple[Check, ...] = (
         "charge_type_known",
         _IN_SET,
         "charge_type_code",
-        "the charge is classified (its charge type is not 'other')",
+        "a parcel's charge is classified (its charge type is not 'other')",
         severity="warning",
         kwargs=MappingProxyType({"value_set": [t for t in CHARGE_TYPES if t != "other"]}),
+        # invoice-level money (service charges, fees) belongs to no parcel: 'other' is apt
+        when="parcel_line",
         evidence=("charge_code", "charge_description"),
     ),
     Check(

@@ -237,6 +237,8 @@ def derive_invoice_lines(frame: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
         ),
         line_key=pl.concat_str(line_key_parts, separator="\x1f"),
         shipment_line=pl.col("charge_category").is_in(["shipment", "return"]).fill_null(False),
+        parcel_line=(pl.col("charge_category") != "invoice").fill_null(True),
+        invoiced_carrier=pl.col("carrier").is_in(["fedex", "ups", "dhl"]).fill_null(True),
         tracking_valid=valid_for_carrier(pl.col("tracking_key"), pl.col("carrier")),
         carrier_code=pl.col("carrier").fill_null("(missing)"),
         has_service_description=_blank_to_null(pl.col("service_description")).is_not_null(),

@@ -156,7 +156,10 @@ def _failure_rows(
             )
             .cast(dict(FAILURES_SCHEMA))  # type: ignore[arg-type]
         )
-    return pl.concat(parts, how="vertical")
+    # the charge rows of one invoice line (a FedEx line yields several) fail alike: one row
+    return pl.concat(parts, how="vertical").unique(
+        [c for c in FAILURES_SCHEMA if c != "row"], keep="first", maintain_order=True
+    )
 
 
 def _text_codes(derived: pl.DataFrame, name: str, *, exact: bool) -> pl.Expr:

@@ -227,12 +227,17 @@ def planted_invoice_lines() -> tuple[pl.DataFrame, set[tuple[str, str]]]:
         ship_date=None,
         delivery_date=None,
     )
-    b.expected.add((f"ups-2025-10.csv:{b.lines['ups-2025-10.csv']}", "charge_type_known"))
+    # postage-tool exports (USPS) have no invoice numbers, and need none
+    b.line(carrier="usps", invoice_number=None)
     copied = b.line("charge_line_unique")
     b.rows.append(dict(copied[0]))  # the same charge read twice from one line
     b.line("invoice_number_present", invoice_number=None)
     b.line("tracking_number_present", tracking_number=None)
     b.line("tracking_number_not_corrupted", tracking_number="7.94644790148E+11")
+    # a FedEx line with three charges, its tracking number mangled: one failure, not three
+    b.line(
+        "tracking_number_not_corrupted", carrier="fedex", charges=3, tracking_number="7.9464E+11"
+    )
     good = make_tracking_number("fedex", b.rng, "fedex_express_12")
     b.line("tracking_number_valid", carrier="fedex", tracking_number=good[:-1] + "X")
     b.line("carrier_known", billed_by="other", service=None, service_description=None)

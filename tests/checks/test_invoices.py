@@ -40,11 +40,20 @@ def test_failures_show_the_offending_values(report: CheckReport) -> None:
         "billed_weight=3000.0, weight_unit=oz" in v for v in shown["billed_weight_plausible"]
     )
     assert any("charge_description=Unlisted Fee" in v for v in shown["charge_type_known"])
-    # the same charge read twice from one line: both copies are reported
+    # the same charge read twice from one line: GX counts both copies, the report names the
+    # line once (failures are one row per record, check and offending values)
     duplicate = report.failures.filter(pl.col("expectation") == "charge_line_unique")
-    assert duplicate.height == 2
-    assert duplicate["record_id"].n_unique() == 1
-    assert duplicate["row"].n_unique() == 2
+    assert duplicate.height == 1
+    exp = report.expectations.filter(pl.col("expectation") == "charge_line_unique")
+    assert exp["unexpected_count"].item() == 2
+    corrupted = report.failures.filter(pl.col("expectation") == "tracking_number_not_corrupted")
+    assert corrupted.height == 2  # two lines; the FedEx one's three charges count once
+    assert (
+        report.expectations.filter(pl.col("expectation") == "tracking_number_not_corrupted")[
+            "unexpected_count"
+        ].item()
+        == 4
+    )
 
 
 def test_frames_have_their_schemas(report: CheckReport) -> None:
