@@ -130,7 +130,7 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     def c(role: str) -> pl.Expr:
         if role not in index:
             return pl.lit(None, dtype=pl.Utf8)
-        return pl.col(f"c{index[role]}").str.strip_chars()
+        return pl.col(f"c{index[role]}")
 
     amounts = [f"_a{k}" for k in range(len(pairs))]
     base = rows.select(
@@ -147,6 +147,11 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         *[pl.col(f"c{d}").alias(f"_d{k}") for k, (d, _) in enumerate(pairs)],
         *[pl.col(f"c{a}").alias(f"_a{k}") for k, (_, a) in enumerate(pairs)],
         *[pl.col(f"c{a}").alias(f"_a{k}_raw") for k, (_, a) in enumerate(pairs)],
+    )
+    strip = lambda e: e.str.strip_chars()  # noqa: E731
+    base = base.with_columns(
+        f.lookup(base, "account_number", strip, pl.Utf8()).alias("account_number"),
+        f.lookup(base, "invoice_number", strip, pl.Utf8()).alias("invoice_number"),
     )
     base = f.money_columns(base, ["_tca", "_net", *amounts])
     zero = pl.lit(0).cast(MONEY)
@@ -214,17 +219,19 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
             broken,
         ]
     ).sort("_line")
-    good = base.filter(pl.col("_reason").is_null()).drop(
-        "_reason", "_tca_raw", "_net_raw", *[f"{a}_raw" for a in amounts]
+    ok = base.get_column("_reason").is_null()
+    good = (
+        base.filter(ok)
+        .drop("_reason", "_tca_raw", "_net_raw", *[f"{a}_raw" for a in amounts])
+        .with_row_index("_row")
     )
     charges = _charge_lines(good, len(pairs))
-    details = _row_columns(
-        rows.join(good.select("_line", "_tid", "_prefix"), on="_line", how="semi"),
-        index,
-        service_map,
-        good,
+    details = _row_columns(rows.filter(ok), index, service_map, good)
+    # rows and their details are aligned: give each charge line its row's values by position
+    lines = pl.concat(
+        [charges, details.select(pl.all().gather(charges.get_column("_row")))],
+        how="horizontal",
     )
-    lines = charges.join(details, on="_line", how="left", maintain_order="left")
     lines = lines.with_columns(
         pl.when((pl.col("_row_category") == "shipment") & ~pl.col("_has_transport"))
         .then(pl.lit("adjustment"))
@@ -247,10 +254,9 @@ def _row_columns(
     def c(role: str) -> pl.Expr:
         if role not in index:
             return pl.lit(None, dtype=pl.Utf8)
-        return pl.col(f"c{index[role]}").str.strip_chars()
+        return pl.col(f"c{index[role]}")
 
     frame = rows.select(
-        "_line",
         c("prefix").alias("_prefix"),
         c("tid").alias("_tid"),
         c("service_type").alias("_service_type"),
@@ -270,11 +276,10 @@ def _row_columns(
         c("xref_prefix").alias("_xref_prefix"),
         c("xref").alias("_xref"),
         c("currency").alias("currency"),
-    ).join(
-        good.select("_line", "account_number", "invoice_number", "invoice_date"),
-        on="_line",
-        how="left",
-        maintain_order="left",
+    )
+    frame = pl.concat(
+        [frame, good.select("account_number", "invoice_number", "invoice_date")],
+        how="horizontal",
     )
     utf8 = pl.Utf8()
     actual_unit = f.lookup(frame, "_actual_units", f.weight_unit, utf8)
@@ -348,7 +353,7 @@ def _row_columns(
     )
     frame = f.tracking_columns(frame)
     return frame.select(
-        "_line", "carrier", "account_number", "invoice_number", "invoice_date",
+        "carrier", "account_number", "invoice_number", "invoice_date",
         "tracking_number", "tracking_key", "alt_tracking_key", "tracking_corrupted",
         "ship_date", "delivery_date", "delivery_time", "service", "service_description",
         "_row_category", "billed_weight", "entered_weight", "weight_unit", "rated_on_dim",
@@ -365,6 +370,7 @@ def _charge_lines(good: pl.DataFrame, n_pairs: int) -> pl.DataFrame:
             pl.col("_fits_a") & ((pl.col("_tca").fill_null(zero) != 0) | ~pl.col("_has_pairs"))
         ).select(
             "_line",
+            "_row",
             pl.lit(-1, dtype=pl.Int16).alias("_order"),
             pl.lit("Transportation Charge").alias("charge_description"),
             pl.col("_tca").fill_null(zero).alias("amount"),
@@ -374,18 +380,28 @@ def _charge_lines(good: pl.DataFrame, n_pairs: int) -> pl.DataFrame:
         parts.append(
             lazy.filter(pl.col(f"_d{k}").is_not_null()).select(
                 "_line",
+                "_row",
                 pl.lit(k, dtype=pl.Int16).alias("_order"),
-                pl.col(f"_d{k}").str.strip_chars().alias("charge_description"),
+                pl.col(f"_d{k}").alias("charge_description"),
                 pl.col(f"_a{k}").fill_null(zero).alias("amount"),
             )
         )
     lines = pl.concat(parts).collect()
-    types = f.lookup(lines, "charge_description", charge_type_from_text, pl.Utf8())
+    # A few dozen distinct descriptions: classify (and strip) each once, then look them up.
+    texts = pl.concat(
+        [good.get_column(f"_d{k}").drop_nulls().unique() for k in range(n_pairs)]
+        + [pl.Series(["Transportation Charge"])]
+    ).unique()
+    table = pl.DataFrame({"raw": texts}).with_columns(
+        pl.col("raw").str.strip_chars().alias("text"),
+        charge_type_from_text(pl.col("raw").str.strip_chars()).alias("type"),
+    )
     lines = lines.with_columns(
+        pl.col("charge_description").replace_strict(table["raw"], table["text"]),
         pl.when(pl.col("_order") == -1)
         .then(pl.lit("transportation"))
-        .otherwise(types)
-        .alias("charge_type")
+        .otherwise(pl.col("charge_description").replace_strict(table["raw"], table["type"]))
+        .alias("charge_type"),
     )
     # A row that bills no transportation is a post-shipment adjustment (an address
     # correction, a GSR credit… on a later invoice).
