@@ -15,8 +15,8 @@ file whose lines are the same is a re-sent copy, left out and counted in ``resen
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,6 @@ logger = logging.getLogger("okc_recon")
 
 #: Suffixes picked up when a folder is given.
 INVOICE_SUFFIXES = (".csv", ".txt", ".tsv", *XLSX_SUFFIXES)
-
-Sniffer = Callable[[Source], "str | None"]
 
 #: Format name -> (sniff, parse), in the order detection tries them.
 FORMATS: dict[str, tuple[Any, Any]] = {
@@ -64,7 +62,6 @@ class InvoiceSet:
     lines: pl.DataFrame
     rejected: pl.DataFrame
     files: pl.DataFrame
-    _notes: tuple[str, ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
         return (
