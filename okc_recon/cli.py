@@ -458,3 +458,146 @@ def reconcile_command(
         click.echo(_reconcile_table(rows))
     click.echo("wrote " + ", ".join(str(p) for p in written))
     return EXIT_FINDINGS if recon.has_exceptions else EXIT_OK
+
+
+def _check_table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+@cli.command("check")
+@click.option(
+    "--fulfillments",
+    "fulfillments_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="OKC fulfillments: API JSON, or the .parquet/.csv that pull writes.",
+)
+@click.option(
+    "--invoices",
+    "invoice_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Carrier invoice files or folders (repeatable); also used to infer the weight unit.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder for Great Expectations' Data Docs (index.html) and the results as CSV.",
+)
+@click.option("--as-of", metavar="DATE", help="Dates after this are in the future (default: now).")
+@click.option(
+    "--weight-unit",
+    type=click.Choice(["lb", "oz", "kg", "g", "auto"]),
+    default="auto",
+    show_default=True,
+    envvar="OKC_WEIGHT_UNIT",
+    help="Unit of OKC's weight; auto infers it from the invoices (else weight checks skip).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a check of this severity or worse fails.",
+)
+def check_command(
+    fulfillments_path: str | None,
+    invoice_paths: tuple[str, ...],
+    out: str | None,
+    as_of: str | None,
+    weight_unit: str,
+    fail_on: str,
+) -> int:
+    """Check fulfillments and invoice lines with the Great Expectations suites.
+
+    Prints a summary and the failed checks; --out writes GX Data Docs and CSVs of every
+    check and every failing record. Exit 0 when no check of --fail-on severity (or worse)
+    failed, 1 when one did, 2 on usage or input errors.
+    """
+    from pathlib import Path
+
+    from okc_recon.carriers.invoices import read_invoices
+    from okc_recon.checks import CheckReport, check_fulfillments, check_invoices
+    from okc_recon.fulfillments import load_fulfillments
+
+    if not fulfillments_path and not invoice_paths:
+        raise click.UsageError("nothing to check: give --fulfillments and/or --invoices")
+    invoices = read_invoices(*invoice_paths) if invoice_paths else None
+    lines = invoices.lines if invoices is not None else None
+    inputs: list[str] = []
+    report: CheckReport | None = None
+    rejected_records = None
+    if fulfillments_path:
+        frame, rejected_records = load_fulfillments(fulfillments_path)
+        inputs.append(
+            f"{frame.height:,} fulfillments ({rejected_records.height:,} records did not parse)"
+        )
+        report = check_fulfillments(
+            frame, as_of=as_of, weight_unit=weight_unit, invoice_lines=lines
+        )
+    if invoices is not None and lines is not None:
+        inputs.append(
+            f"{lines.height:,} invoice lines from {invoices.files.height:,} files "
+            f"({invoices.rejected.height:,} lines rejected)"
+        )
+        checked = check_invoices(lines, as_of=as_of)
+        report = checked if report is None else report.combine(checked)
+    assert report is not None
+
+    click.echo(f"Data-quality checks as of {report.as_of:%Y-%m-%d %H:%M} UTC: {'; '.join(inputs)}")
+    if report.weight_inference is not None:
+        click.echo(report.weight_inference.describe())
+    elif "fulfillments" in report.rows:
+        unit = report.weight_unit or "unknown: weight magnitude checks skipped"
+        click.echo(f"weight unit: {unit}")
+    # report.warnings were logged (stderr) by the checks themselves
+    summary = report.summary()
+    columns = ["suite", "rows", "checks", "passed", "failed", "skipped", "failing_records"]
+    # one row per suite: a handful, whatever the data size
+    click.echo(
+        _check_table(
+            [[c.replace("_", " ") for c in columns]]
+            + [
+                [f"{v:,}" if isinstance(v, int) else str(v) for v in row]
+                for row in summary.select(columns).rows()
+            ]
+        )
+    )
+    failed = report.failed_checks()
+    if failed.height:
+        rows = [["suite", "check", "severity", "failing rows", "%", "what it checks"]] + [
+            [
+                str(row["suite"]),
+                str(row["expectation"]),
+                str(row["severity"]),
+                "?" if row["unexpected_count"] is None else f"{row['unexpected_count']:,}",
+                "" if row["unexpected_percent"] is None else f"{row['unexpected_percent']:.2f}",
+                str(row["description"]),
+            ]
+            # one row per failed check: at most a few dozen
+            for row in failed.iter_rows(named=True)
+        ]
+        click.echo("")
+        click.echo(_check_table(rows))
+    if out:
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [report.write_data_docs(folder)]
+        for name, table in (
+            ("check_expectations.csv", report.expectations),
+            ("check_failures.csv", report.failures),
+        ):
+            table.write_csv(folder / name)
+            written.append(folder / name)
+        if rejected_records is not None and rejected_records.height:
+            rejected_records.write_csv(folder / "rejected_fulfillments.csv")
+            written.append(folder / "rejected_fulfillments.csv")
+        if invoices is not None and invoices.rejected.height:
+            invoices.rejected.write_csv(folder / "rejected_invoice_lines.csv")
+            written.append(folder / "rejected_invoice_lines.csv")
+        click.echo("wrote " + ", ".join(str(p) for p in written))
+    over = report.failed_over_threshold(fail_on)  # type: ignore[arg-type]
+    return EXIT_FINDINGS if over else EXIT_OK

@@ -72,6 +72,9 @@ def _gx() -> Any:
                 "okc-recon's checks need great-expectations; install it with "
                 "`pip install great-expectations` (it is a dependency of okc-recon)"
             ) from exc
+        # GX pins this module's logger at INFO, so every context announces a temporary docs
+        # folder on the analyst's terminal; its warnings and errors still come through.
+        logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
         _state["gx"] = module
     return module
 
