@@ -160,7 +160,7 @@ def read_invoices(
     rejected_by_file: dict[str, pl.DataFrame] = {}
     counts_by_file: dict[str, tuple[str, str, int, int, int]] = {}
     # invoice key -> (file, fingerprint) of the first file that had it
-    seen_invoices: dict[tuple[str, str], tuple[str, tuple[int, int]]] = {}
+    seen_invoices: dict[tuple[str, str], tuple[str, pl.DataFrame]] = {}
     for path in files:
         source = load_source(path)
         name = source.name
@@ -261,50 +261,49 @@ def _rejected_frame(rejected: pl.DataFrame, source: Source, fmt: str) -> pl.Data
     )
 
 
-def _fingerprints(lines: pl.DataFrame) -> pl.DataFrame:
-    """Per invoice: the number of lines and an order-free hash of their content."""
-    keyed = lines.filter(pl.col("invoice_number").is_not_null())
-    if keyed.is_empty():
-        return pl.DataFrame(
-            schema={"carrier": pl.Utf8, "invoice_number": pl.Utf8, "n": pl.UInt32,
-                    "h": pl.UInt64, "src": pl.UInt32}
-        )  # fmt: skip
-    hashed = keyed.with_columns(keyed.select(_CONTENT).hash_rows(seed=7).alias("_h"))
-    return hashed.group_by("carrier", "invoice_number", maintain_order=True).agg(
-        pl.len().alias("n"),
-        pl.col("_h").sum().alias("h"),  # wrapping sum: order-free
-        pl.col("source_line").n_unique().alias("src"),
-    )
+def _fingerprint(lines: pl.DataFrame) -> tuple[int, int]:
+    """The number of ``lines`` and an order-free hash of their content."""
+    hashed = lines.select(_CONTENT).hash_rows(seed=7)
+    return lines.height, int(hashed.sum())  # wrapping sum: order does not matter
+
+
+def _invoice(lines: pl.DataFrame, key: tuple[str, str]) -> pl.DataFrame:
+    return lines.filter((pl.col("carrier") == key[0]) & (pl.col("invoice_number") == key[1]))
 
 
 def _drop_resent(
     lines: pl.DataFrame,
     silent: pl.DataFrame | None,
     name: str,
-    seen: dict[tuple[str, str], tuple[str, tuple[int, int]]],
+    seen: dict[tuple[str, str], tuple[str, pl.DataFrame]],
 ) -> tuple[pl.DataFrame, int, str | None]:
     """``lines`` without invoices already read from another file with the same lines.
 
-    Returns the kept lines, how many source lines the left-out invoices had (charge lines'
-    source lines and ``silent`` lines, like UPS INF rows), and the files they repeat.
+    ``seen`` maps each invoice already read to its file and that file's lines; content is
+    compared only for invoice numbers that repeat. Returns the kept lines, how many source
+    lines the left-out invoices had (charge lines' source lines and ``silent`` lines, like
+    UPS INF rows), and the files they repeat.
     """
-    prints = _fingerprints(lines)
+    keys = (
+        lines.filter(pl.col("invoice_number").is_not_null())
+        .select("carrier", "invoice_number")
+        .unique(maintain_order=True)
+    )
     drop: list[tuple[str, str]] = []
     resent = 0
     originals: list[str] = []
-    for carrier, number, n, h, src in prints.iter_rows():  # one row per invoice, not per line
+    for carrier, number in keys.iter_rows():  # one row per invoice, not per line
         key = (str(carrier), str(number))
         if key not in seen:
-            seen[key] = (name, (int(n), int(h)))
+            seen[key] = (name, lines)
             continue
-        first_file, fingerprint = seen[key]
-        if fingerprint == (int(n), int(h)):
+        first_file, first_lines = seen[key]
+        mine = _invoice(lines, key)
+        if _fingerprint(mine) == _fingerprint(_invoice(first_lines, key)):
             drop.append(key)
-            resent += int(src)
+            resent += mine.get_column("source_line").n_unique()
             if silent is not None:
-                resent += silent.filter(
-                    (pl.col("carrier") == key[0]) & (pl.col("invoice_number") == key[1])
-                ).height
+                resent += _invoice(silent, key).height
             if first_file not in originals:
                 originals.append(first_file)
             logger.warning(
@@ -319,9 +318,9 @@ def _drop_resent(
             )  # fmt: skip
     if not drop:
         return lines, 0, None
-    keys = pl.DataFrame(
+    dropped = pl.DataFrame(
         {"carrier": [k[0] for k in drop], "invoice_number": [k[1] for k in drop]},
         schema={"carrier": pl.Utf8, "invoice_number": pl.Utf8},
     )
-    kept = lines.join(keys, on=["carrier", "invoice_number"], how="anti", nulls_equal=False)
+    kept = lines.join(dropped, on=["carrier", "invoice_number"], how="anti", nulls_equal=False)
     return kept, resent, ", ".join(originals)
