@@ -601,3 +601,276 @@ def check_command(
         click.echo("wrote " + ", ".join(str(p) for p in written))
     over = report.failed_over_threshold(fail_on)  # type: ignore[arg-type]
     return EXIT_FINDINGS if over else EXIT_OK
+
+
+def _run_report(run: object) -> list[str]:
+    """The summary a monthly run prints: where the data came from, totals, issues, outputs."""
+    from okc_recon.monthly import SANDBOX_BANNER, MonthlyRun
+
+    assert isinstance(run, MonthlyRun)
+    lines: list[str] = []
+    rule = "=" * 72
+    if run.sandbox:
+        lines += [rule, f"  {SANDBOX_BANNER}", rule]
+    recon, checks, outputs = run.recon, run.checks, run.outputs
+    assert recon is not None
+    assert checks is not None
+    lines.append(f"Monthly run {run.month} as of {run.as_of}")
+    if run.pulled is not None:
+        lines.append(f"  fulfillments  {run.pulled.summary()}")
+    if run.invoices is not None:
+        lines.append(f"  invoices      {run.invoices.summary()}")
+    lines.append(f"  checks        {checks.describe()}")
+    lines.append(
+        f"  weight unit   {recon.weight_unit or 'unknown (weight checks skipped)'}"
+        f" — {recon.weight_unit_source}"
+    )
+    lines.append("")
+    header = ["carrier", "shipments", "OKC charges", "billed", "variance", "exceptions", "at stake"]
+    rows = [header] + [
+        [
+            str(row["carrier"]),
+            f"{row['shipments']:,}",
+            f"{row['okc_charges']:,.2f}",
+            f"{row['carrier_billed']:,.2f}",
+            f"{row['variance']:,.2f}",
+            f"{row['exceptions']:,}",
+            f"{row['amount_at_stake']:,.2f}",
+        ]
+        # one row per carrier: a handful, whatever the data size
+        for row in recon.summary.iter_rows(named=True)
+    ]
+    lines.append(_reconcile_table(rows))
+    issues = recon.issue_summary.filter(recon.issue_summary["carrier"] == "all")
+    if issues.height:
+        rows = [["issue", "severity", "exceptions", "at stake", "refund candidates"]] + [
+            [
+                str(row["issue_code"]),
+                str(row["severity"]),
+                f"{row['exceptions']:,}",
+                f"{row['amount_at_stake']:,.2f}",
+                f"{row['refund_candidate_amount']:,.2f}",
+            ]
+            # one row per issue code: thirteen at most
+            for row in issues.iter_rows(named=True)
+        ]
+        lines += ["", _reconcile_table(rows)]
+    failed = checks.failed_checks("error")
+    if failed.height:
+        names = ", ".join(str(name) for name in failed["expectation"].unique(maintain_order=True))
+        lines += ["", f"failed error-severity checks: {names}"]
+    if outputs is not None:
+        lines += ["", "Written:"]
+        lines += [f"  {what:<16}{where}" for what, where in outputs.items()]
+    return lines
+
+
+@cli.command("run")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month to reconcile.")
+@click.option(
+    "--invoices",
+    "invoice_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="The month's carrier invoice files or folders (repeatable). With --sandbox and "
+    "none given: the sandbox's own invoices for the month.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the workbook, GX Data Docs, Parquet frames and run-info.json.",
+)
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Pull from the embedded sandbox (generated data), not OKC.",
+)
+@click.option(
+    "--from-snapshot",
+    metavar="ID",
+    help="Take the fulfillments from this snapshot of the local cache instead of pulling.",
+)
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A rules TOML file (tolerances, markup, surcharges, commitments…).",
+)
+@click.option(
+    "--grace-days",
+    type=click.IntRange(0),
+    help="Invoices dated up to this many days after the month belong to it (default 45).",
+)
+@click.option("--as-of", metavar="YYYY-MM-DD", help="Date of the run (default: see README).")
+@click.option(
+    "--weight-unit",
+    type=click.Choice(["lb", "oz", "kg", "g", "auto"]),
+    help="Unit of OKC's weight (default: OKC_WEIGHT_UNIT, else the rules', auto).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.pass_context
+def run_command(
+    ctx: click.Context,
+    month: str,
+    invoice_paths: tuple[str, ...],
+    out: str,
+    sandbox: bool,
+    from_snapshot: str | None,
+    rules_path: str | None,
+    grace_days: int | None,
+    as_of: str | None,
+    weight_unit: str | None,
+    no_progress: bool,
+) -> int:
+    """The monthly job: pull the month and the one before, check, reconcile, write --out.
+
+    Real OKC credentials come from OKC_* variables or .env; without them it refuses unless
+    --sandbox. Exit 0 clean, 1 when there are exceptions or error-severity checks failed,
+    2 on usage, configuration, credential or input errors.
+    """
+    from okc_recon.config import Settings
+    from okc_recon.monthly import run_month
+    from okc_recon.reconcile import Rules
+
+    if sandbox and from_snapshot:
+        raise click.UsageError("--sandbox pulls fresh data; --from-snapshot reuses a pull")
+    if not invoice_paths and not sandbox:
+        raise click.UsageError("give the month's invoices with --invoices DIR")
+    settings = Settings.from_env()
+    rules = Rules.from_toml(rules_path) if rules_path else Rules()
+    if weight_unit:
+        rules = rules.replace(weight_unit=weight_unit)
+    run = run_month(
+        month,
+        invoices=invoice_paths or None,
+        out=out,
+        settings=settings,
+        rules=rules,
+        sandbox=bool(sandbox),
+        grace_days=grace_days,
+        as_of=as_of,
+        progress=not (no_progress or ctx.obj.get("quiet")),
+        from_snapshot=from_snapshot,
+    )
+    click.echo("\n".join(_run_report(run)))
+    return run.exit_code
+
+
+@cli.command("demo")
+@click.option(
+    "--out",
+    default="out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the workbook, GX Data Docs, Parquet frames and run-info.json.",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.pass_context
+def demo_command(ctx: click.Context, out: str, no_progress: bool) -> int:
+    """The whole monthly job on the sample month, against the embedded sandbox.
+
+    Starts the sandbox on a free loopback port, pulls the sample month over HTTP, checks
+    it, reconciles the sample_data/ invoices, writes --out and compares what it found with
+    the sample month's answer key. Exit 0 when it found exactly the planted problems.
+    """
+    import polars as pl
+
+    from okc_recon.config import Settings
+    from okc_recon.monthly import run_month, sample_data_dir
+    from okc_recon.sandbox import SAMPLE_MONTH
+
+    sample = sample_data_dir()
+    run = run_month(
+        SAMPLE_MONTH,
+        invoices=sample / "invoices" if sample is not None else None,
+        out=out,
+        settings=Settings(),  # the demo ignores any OKC_* configuration
+        sandbox=True,
+        progress=not (no_progress or ctx.obj.get("quiet")),
+    )
+    click.echo("\n".join(_run_report(run)))
+    assert run.recon is not None
+    assert run.invoices is not None
+    key_path = run.invoices.folders[0].parent / "expected_exceptions.csv"
+    key = pl.read_csv(key_path, schema_overrides={"tracking_number": pl.Utf8})
+    found = run.recon.exceptions.select("tracking_number", "issue_code").unique()
+    missing = key.join(found, on=["tracking_number", "issue_code"], how="anti")
+    extra = found.join(key, on=["tracking_number", "issue_code"], how="anti")
+    click.echo("")
+    if missing.height or extra.height:
+        click.echo(
+            f"The answer key ({key_path}) differs: {missing.height} planted problems not found, "
+            f"{extra.height} found that were not planted.",
+            err=True,
+        )
+        return EXIT_FINDINGS
+    click.echo(
+        f"The {key.height} problems planted in the sample month were found, and nothing else "
+        f"(answer key: {key_path}).\n"
+        f"Open {run.outputs.workbook if run.outputs else out} in Excel or LibreOffice; "
+        "notebooks: make lab."
+    )
+    return EXIT_OK
+
+
+@cli.command("export")
+@click.option(
+    "--fulfillments",
+    "fulfillments_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="OKC fulfillments: API JSON, or the .parquet/.csv that pull writes.",
+)
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="The Excel file (.xlsx)."
+)
+@click.option(
+    "--carrier",
+    "carriers",
+    multiple=True,
+    type=click.Choice(["fedex", "ups", "usps", "dhl", "other"], case_sensitive=False),
+    help="Only this carrier (repeatable).",
+)
+@click.option("--order-id", "order_ids", multiple=True, metavar="ID", help="Only this order.")
+@click.option("--from", "start", metavar="YYYY-MM-DD", help="From this date (inclusive).")
+@click.option("--to", "end", metavar="YYYY-MM-DD", help="To this date (inclusive).")
+@click.option(
+    "--date-field",
+    type=click.Choice(["pickup_date", "delivery_date", "created_at", "updated_at"]),
+    default="pickup_date",
+    show_default=True,
+    help="The date --from/--to filter on (UTC dates).",
+)
+def export_command(
+    fulfillments_path: str,
+    out: str,
+    carriers: tuple[str, ...],
+    order_ids: tuple[str, ...],
+    start: str | None,
+    end: str | None,
+    date_field: str,
+) -> int:
+    """Export fulfillments (filtered by carrier, order, date range) to an Excel table.
+
+    Identifiers stay text, text from OKC is never a formula, tracking URLs are links; an
+    Export info sheet records the source and the filters. Exit 0 when written, 2 on usage
+    or input errors.
+    """
+    from okc_recon.export import export_excel, filter_fulfillments
+    from okc_recon.fulfillments import read_fulfillments
+
+    frame = read_fulfillments(fulfillments_path)
+    subset = filter_fulfillments(
+        frame, carrier=carriers, start=start, end=end, order_id=order_ids, date_field=date_field
+    )
+    about = {"source": fulfillments_path, "source rows": f"{frame.height:,}"}
+    if carriers:
+        about["carrier"] = ", ".join(c.lower() for c in carriers)
+    if order_ids:
+        about["order_id"] = ", ".join(order_ids)
+    if start or end:
+        about[date_field] = f"{start or '…'} to {end or '…'}"
+    written = export_excel(subset, out, about=about)
+    click.echo(f"{subset.height:,} of {frame.height:,} fulfillments → {written}")
+    return EXIT_OK
