@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     from okc_recon.checks import CheckLimits, CheckReport, check_fulfillments, check_invoices
     from okc_recon.config import Secret, Settings
     from okc_recon.excel import write_workbook
+    from okc_recon.export import export_excel, filter_fulfillments
     from okc_recon.fulfillments import read_fulfillments, write_fulfillments
+    from okc_recon.monthly import MonthlyRun, run_month
     from okc_recon.reconcile import Reconciliation, Rules, reconcile
     from okc_recon.runinfo import InputFile, RunInfo
 
@@ -59,6 +61,10 @@ _LAZY: dict[str, str] = {
     "CheckReport": "okc_recon.checks",
     "check_fulfillments": "okc_recon.checks",
     "check_invoices": "okc_recon.checks",
+    "MonthlyRun": "okc_recon.monthly",
+    "run_month": "okc_recon.monthly",
+    "export_excel": "okc_recon.export",
+    "filter_fulfillments": "okc_recon.export",
 }
 
 # sorted; tests check it is, and that every lazy name is listed
@@ -73,6 +79,7 @@ __all__ = [
     "InputFile",
     "InvoiceFormatError",
     "InvoiceSet",
+    "MonthlyRun",
     "NotFoundError",
     "OKCClient",
     "OkcReconError",
@@ -90,10 +97,13 @@ __all__ = [
     "__version__",
     "check_fulfillments",
     "check_invoices",
+    "export_excel",
+    "filter_fulfillments",
     "pull_fulfillments",
     "read_fulfillments",
     "read_invoices",
     "reconcile",
+    "run_month",
     "write_fulfillments",
     "write_workbook",
 ]
