@@ -16,6 +16,7 @@ with INF rows) repeated until the file has the requested number of lines.
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import sys
 import tempfile
@@ -139,7 +140,7 @@ def _pandas_columns(carrier: str, path: Path) -> tuple[list[int], int]:
     return [i for i, name in enumerate(header) if name in wanted], 1
 
 
-def measure(carrier: str, lines: int, folder: Path) -> list[Figure]:
+def measure(carrier: str, lines: int, folder: Path, repeats: int = 2) -> list[Figure]:
     import pandas as pd
 
     from okc_recon.carriers.invoices import read_invoices
@@ -149,24 +150,28 @@ def measure(carrier: str, lines: int, folder: Path) -> list[Figure]:
     size_mb = path.stat().st_size / 1e6
     print(f"{carrier}: wrote {lines:,} lines ({size_mb:,.0f} MB) in "
           f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
-    started = time.perf_counter()
-    result = read_invoices(path)
-    ours = time.perf_counter() - started
-    files = result.files.row(0, named=True)
-    assert files["lines_in"] == lines, files
-    print(f"{carrier}: read_invoices {ours:.2f} s, {result.lines.height:,} charge lines, "
-          f"{files['lines_rejected']} rejected", flush=True)  # fmt: skip
-    del result
     columns, skip = _pandas_columns(carrier, path)
-    started = time.perf_counter()
-    frame = pd.read_csv(
-        path, header=None, skiprows=skip, usecols=columns, dtype=str, keep_default_na=False,
-        engine="c", index_col=False,
-    )  # fmt: skip
-    baseline = time.perf_counter() - started
-    print(f"{carrier}: pandas.read_csv (same columns, as text) {baseline:.2f} s, "
-          f"{len(frame):,} rows", flush=True)  # fmt: skip
-    del frame
+    ours = baseline = float("inf")
+    # best of ``repeats`` alternating runs: the machine is shared, the minimum is the signal
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = read_invoices(path)
+        ours = min(ours, time.perf_counter() - started)
+        files = result.files.row(0, named=True)
+        assert files["lines_in"] == lines, files
+        charge_lines = result.lines.height
+        del result
+        started = time.perf_counter()
+        frame = pd.read_csv(
+            path, header=None, skiprows=skip, usecols=columns, dtype=str,
+            keep_default_na=False, engine="c", index_col=False,
+        )  # fmt: skip
+        baseline = min(baseline, time.perf_counter() - started)
+        rows = len(frame)
+        del frame
+    print(f"{carrier}: read_invoices {ours:.2f} s ({charge_lines:,} charge lines); "
+          f"pandas.read_csv (same columns, as text) {baseline:.2f} s ({rows:,} rows); "
+          f"best of {repeats}", flush=True)  # fmt: skip
     path.unlink()
     rate = lines / ours
     name = "FedEx FBO" if carrier == "fedex" else "UPS Billing Data"
@@ -182,11 +187,14 @@ def main(argv: list[str] | None = None) -> list[Figure]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=LINES)
     parser.add_argument("--carrier", choices=["fedex", "ups"], action="append")
+    parser.add_argument("--repeats", type=int, default=2, help="best of N runs (default 2)")
     args = parser.parse_args(argv or [])
+    # the repeated block repeats invoice numbers, so invoice totals cannot add up: quiet
+    logging.getLogger("okc_recon").setLevel(logging.ERROR)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="okc-bench-invoices-") as folder:
         for carrier in args.carrier or ["fedex", "ups"]:
-            figures.extend(measure(carrier, args.lines, Path(folder)))
+            figures.extend(measure(carrier, args.lines, Path(folder), args.repeats))
     return figures
 
 
