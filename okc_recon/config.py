@@ -73,6 +73,7 @@ ENV_VARS: Mapping[str, str] = {
     "OKC_MAX_ATTEMPTS": "max_attempts",
     "OKC_PAGE_SIZE": "page_size",
     "OKC_WEIGHT_UNIT": "weight_unit",
+    "OKC_Q_RANGES": "q_ranges",
 }
 
 
@@ -103,6 +104,9 @@ class Settings:
     retry_after_cap: float = 300.0
     page_size: int = 100
     weight_unit: WeightUnit = "auto"
+    # The server filters list walks by ``q`` ranges on updated_at (the sandbox does; OKC's
+    # API is not documented to): cached list walks then re-read only what changed.
+    q_ranges: bool = False
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -170,6 +174,9 @@ class Settings:
 
 _FLOATS = {"timeout"}
 _INTS = {"concurrency", "max_attempts", "page_size"}
+_BOOLS = {"q_ranges"}
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 def _coerce(var: str, name: str, raw: str) -> Any:
@@ -180,6 +187,10 @@ def _coerce(var: str, name: str, raw: str) -> Any:
             return int(raw)
     except ValueError:
         raise ConfigError(f"{var} must be a number, got {raw!r}") from None
+    if name in _BOOLS:
+        if raw.lower() not in _TRUE + _FALSE:
+            raise ConfigError(f"{var} must be 1 or 0 (true/false, yes/no), got {raw!r}")
+        return raw.lower() in _TRUE
     if name == "cache_dir":
         return Path(raw).expanduser()
     if name in ("access_token", "password"):

@@ -27,10 +27,11 @@ import asyncio
 import concurrent.futures
 import logging
 import time
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 import polars as pl
@@ -40,6 +41,10 @@ from okc_recon.config import Settings
 from okc_recon.errors import ApiError, AuthenticationError, ConfigError, OkcReconError, PullError
 from okc_recon.fulfillments import fulfillments_frame, records_to_json, write_fulfillments
 from okc_recon.progress import progress_bar
+from okc_recon.store import Store, final_status_ids, resolve_store
+
+if TYPE_CHECKING:
+    from okc_recon.store._db import Session
 
 __all__ = [
     "CountCheck",
@@ -113,12 +118,18 @@ class PullResult:
     rejected: pl.DataFrame
     failures: tuple[PullFailure, ...]
     requested: tuple[str, ...]  # the order ids asked for (empty for a list walk)
-    records: int  # API records received (parsed + rejected)
+    records: int  # API records in the result (parsed + rejected), fetched or from the cache
     count_check: CountCheck | None
     mode: Literal["orders", "list"] = "orders"
     query: str | None = None
     requests: int = 0  # HTTP requests sent, retries included
     elapsed: float = 0.0  # seconds
+    from_cache: int = 0  # records served from the local cache instead of fetched
+    orders_from_cache: int = 0  # orders not re-fetched (all their fulfillments final)
+    cache: Path | None = None  # the cache file used (None: no cache)
+    # each record's version in the cache (its SHA-256; None where it could not be stored),
+    # aligned with the records: what Store.snapshot(label, result) records
+    versions: tuple[str | None, ...] = field(default=(), repr=False)
     _records: tuple[Any, ...] = field(default=(), repr=False)
 
     @property
@@ -139,6 +150,8 @@ class PullResult:
             else "the fulfillment list" + (f" (q={self.query})" if self.query else "")
         )
         parts = [f"{self.fulfillments.height:,} fulfillments from {what}"]
+        if self.from_cache:
+            parts.append(f"{self.from_cache:,} of {self.records:,} records from the cache")
         if self.rejected.height:
             parts.append(f"{self.rejected.height:,} rejected")
         orders = len(self.failed_order_ids)
@@ -203,6 +216,7 @@ async def _pull_orders(
     *,
     concurrency: int,
     progress: bool,
+    on_order: Callable[[str, list[Any]], None] | None = None,
 ) -> tuple[list[Any], list[PullFailure]]:
     results: list[list[Any] | None] = [None] * len(ids)
     errors: dict[int, PullFailure] = {}
@@ -212,7 +226,10 @@ async def _pull_orders(
     async def worker() -> None:
         for i in positions:  # a shared iterator: each index goes to exactly one worker
             try:
-                results[i] = await client.order_fulfillments(ids[i])
+                chunk = await client.order_fulfillments(ids[i])
+                results[i] = chunk
+                if on_order is not None:
+                    on_order(ids[i], chunk)
             except ApiError as exc:
                 if _fatal(exc):
                     raise
@@ -263,7 +280,11 @@ def _first(group: BaseExceptionGroup[Any]) -> BaseException:
 
 
 async def _pull_list(
-    client: AsyncOKCClient, q: str | None, *, progress: bool
+    client: AsyncOKCClient,
+    q: str | None,
+    *,
+    progress: bool,
+    on_page: Callable[[Sequence[Any]], None] | None = None,
 ) -> tuple[list[Any], list[PullFailure], CountCheck | None]:
     expected: int | None = None
     try:
@@ -279,6 +300,8 @@ async def _pull_list(
         try:
             async for page in client.list_fulfillments(q=q, expected_total=expected):
                 records.extend(page.records)
+                if on_page is not None:
+                    on_page(page.records)
                 bar.update(len(page.records))
                 cursor = page.next_cursor or ""
         except ApiError as exc:
@@ -304,6 +327,204 @@ async def _statuses(client: AsyncOKCClient) -> list[dict[str, Any]] | None:
         return None
 
 
+# -- with the local cache ----------------------------------------------------------------------
+
+
+@dataclass
+class _Gathered:
+    """What a cached pull assembled: records in order, their cache versions, counts."""
+
+    records: list[Any]
+    versions: list[str | None]
+    failures: list[PullFailure]
+    check: CountCheck | None = None
+    from_cache: int = 0
+    orders_from_cache: int = 0
+
+
+class _OrderWriter:
+    """Commits per-order results as they arrive, a batch at a time (each batch one
+    transaction: a pull killed mid-way keeps every batch committed before)."""
+
+    def __init__(self, session: Session, *, every: float = 0.2, most: int = 500) -> None:
+        from okc_recon.store._db import OrderBatch
+
+        self._session = session
+        self._every = every
+        self._most = most
+        self._new_batch = OrderBatch
+        self._batch = OrderBatch()
+        self.done: dict[str, tuple[list[Any], list[str | None]]] = {}
+
+    def add(self, order_id: str, records: list[Any]) -> None:
+        self._batch.orders.append((order_id, records))
+        if len(self._batch) >= self._most or time.monotonic() - self._batch.started >= self._every:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self._batch = self._batch, self._new_batch()
+        versions = self._session.put_orders(batch)
+        for order_id, records in batch.orders:
+            self.done[order_id] = (records, versions[order_id])
+
+
+async def _pull_orders_cached(
+    client: AsyncOKCClient,
+    session: Session,
+    store: Store,
+    ids: Sequence[str],
+    *,
+    statuses: list[dict[str, Any]] | None,
+    refresh: bool,
+    concurrency: int,
+    progress: bool,
+) -> _Gathered:
+    from okc_recon.store._records import load_record
+
+    cached: dict[str, list[tuple[str, str]]] = {}
+    if not refresh:
+        finals = final_status_ids(statuses, store.final_statuses)
+        cached = session.cached_orders(ids, final_status_ids=finals, lag=store.lag)
+    writer = _OrderWriter(session)
+    try:
+        _, failures = await _pull_orders(
+            client,
+            [i for i in ids if i not in cached],
+            concurrency=concurrency,
+            progress=progress,
+            on_order=writer.add,
+        )
+    finally:
+        writer.flush()
+    gathered = _Gathered([], [], failures, orders_from_cache=len(cached))
+    for order_id in ids:  # the requested order, as without the cache
+        if order_id in cached:
+            for sha, text in cached[order_id]:
+                gathered.records.append(load_record(text))
+                gathered.versions.append(sha)
+            gathered.from_cache += len(cached[order_id])
+        elif order_id in writer.done:
+            records, versions = writer.done[order_id]
+            gathered.records.extend(records)
+            gathered.versions.extend(versions)
+    return gathered
+
+
+class _PageWriter:
+    """Commits each page of a walk as it arrives; remembers ids, versions, latest update."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.ids: list[str | None] = []
+        self.versions: list[str | None] = []
+        self.latest: datetime | None = None
+        self.undated = 0
+
+    def page(self, records: Sequence[Any]) -> None:
+        put = self._session.put(records)
+        self.ids.extend(put.ids)
+        self.versions.extend(put.shas)
+        self.undated += put.undated
+        if put.latest is not None and (self.latest is None or put.latest > self.latest):
+            self.latest = put.latest
+
+
+def _since_query(q: str | None, since: datetime) -> str:
+    # ≥ (an inclusive bound, floored to the second): records sharing the boundary second
+    # are read again and merged by id, never lost (okc-api.md, estuary/connectors #5205)
+    bound = f"updated_at:[{since.strftime('%Y-%m-%dT%H:%M:%SZ')} TO *]"
+    return f"{q} AND {bound}" if q else bound
+
+
+async def _pull_list_cached(
+    client: AsyncOKCClient,
+    session: Session,
+    store: Store,
+    q: str | None,
+    *,
+    refresh: bool,
+    progress: bool,
+) -> _Gathered:
+    from okc_recon.store._records import load_record
+
+    key = q or ""
+    state = None
+    if client.settings.q_ranges and not refresh:
+        state = session.walk(key)
+        if state is not None and (state.high_water is None or state.undated):
+            state = None  # records without updated_at cannot be found by a range: walk all
+    if state is None:
+        pages = _PageWriter(session)
+        records, failures, check = await _pull_list(
+            client, q, progress=progress, on_page=pages.page
+        )
+        if not failures and (check is None or not check.missing) and None not in pages.versions:
+            walked = [(i, str(v)) for i, v in zip(pages.ids, pages.versions, strict=True)]
+            session.save_walk(key, walked, high_water=pages.latest, undated=pages.undated)
+        return _Gathered(records, list(pages.versions), failures, check)
+
+    assert state.high_water is not None
+    expected: int | None = None
+    try:
+        expected = await client.count_fulfillments(q=q)
+    except ApiError as exc:
+        if _fatal(exc):
+            raise
+        log.warning("no /count cross-check for this pull: %s", exc)
+    since = state.high_water - store.lag
+    changed = _PageWriter(session)
+    records, failures, _ = await _pull_list(
+        client, _since_query(q, since), progress=progress, on_page=changed.page
+    )
+    gone: set[str] = set()
+    if q:
+        # records that changed and left the query: the filtered walk cannot return them
+        moved = _PageWriter(session)
+        _, more, _ = await _pull_list(
+            client, _since_query(None, since), progress=progress, on_page=moved.page
+        )
+        failures += more
+        gone = {i for i in moved.ids if i is not None}
+        if moved.latest is not None and (changed.latest is None or moved.latest > changed.latest):
+            changed.latest = moved.latest
+    fresh = {i: n for n, i in enumerate(changed.ids) if i is not None}
+    current = session.current([i for i, _ in state.members if i is not None and i not in fresh])
+    known_unkeyed = {sha for i, sha in state.members if i is None}
+    cached_unkeyed = session.by_sha(sorted(known_unkeyed))
+    gathered = _Gathered([], [], failures)
+    members: list[tuple[str | None, str]] = []
+
+    def take(record: Any, fid: str | None, sha: str | None, *, cached: bool) -> None:
+        gathered.records.append(record)
+        gathered.versions.append(sha)
+        gathered.from_cache += cached
+        if sha is not None:
+            members.append((fid, sha))
+
+    for fid, known in state.members:  # the last walk's order, changed records in place
+        if fid is None:
+            if known in cached_unkeyed:
+                take(load_record(cached_unkeyed[known]), None, known, cached=True)
+        elif fid in fresh:
+            n = fresh.pop(fid)
+            take(records[n], fid, changed.versions[n], cached=False)
+        elif fid not in gone and fid in current:
+            version, text = current[fid]
+            take(load_record(text), fid, version, cached=True)
+    for n, (fid, sha) in enumerate(zip(changed.ids, changed.versions, strict=True)):
+        if (fid is not None and fid in fresh) or (fid is None and sha not in known_unkeyed):
+            take(records[n], fid, sha, cached=False)  # new to this query
+    if expected is not None:
+        gathered.check = CountCheck(expected=expected, received=len(gathered.records), query=key)
+        if not gathered.check.matches:
+            log.warning("fulfillment count cross-check: %s", gathered.check)
+    complete = not failures and (gathered.check is None or not gathered.check.missing)
+    if complete and None not in gathered.versions:
+        high_water = max(state.high_water, changed.latest or state.high_water)
+        session.save_walk(key, members, high_water=high_water, undated=changed.undated)
+    return gathered
+
+
 async def pull_with(
     client: AsyncOKCClient,
     order_ids: Iterable[Any] | str | None = None,
@@ -313,8 +534,14 @@ async def pull_with(
     concurrency: int | None = None,
     progress: bool = True,
     service_map: Any = None,
+    store: Store | bool | None = None,
+    refresh: bool = False,
 ) -> PullResult:
-    """:func:`pull_fulfillments` on an existing :class:`AsyncOKCClient`."""
+    """:func:`pull_fulfillments` on an existing :class:`AsyncOKCClient`.
+
+    Here the cache is used only when asked for: ``store=Store(…)``, or ``store=True`` for
+    :meth:`Store.for_settings(client.settings) <okc_recon.store.Store.for_settings>`.
+    """
     walk = all or q is not None
     if order_ids is not None and walk:
         raise ConfigError("pull either order_ids or the list (all=True / q=…), not both")
@@ -323,22 +550,50 @@ async def pull_with(
     concurrency = concurrency or client.settings.concurrency
     if concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
+    cache = resolve_store(store, client.settings, auto=False)
     started = time.perf_counter()
     requests_before = client.stats.requests
+    # opened before any request: a cache in use by another run stops the pull at once
+    session = cache.open(client.settings.base_url) if cache is not None else None
     statuses_task = asyncio.ensure_future(_statuses(client))
+    gathered: _Gathered | None = None
     try:
         check: CountCheck | None = None
-        if walk:
-            ids: tuple[str, ...] = ()
+        ids: tuple[str, ...] = () if walk else _order_ids(order_ids or ())
+        if session is not None and cache is not None:
+            if walk:
+                gathered = await _pull_list_cached(
+                    client, session, cache, q, refresh=refresh, progress=progress
+                )
+            else:
+                # which orders are final depends on the status names: ask for them first
+                statuses = await statuses_task
+                gathered = await _pull_orders_cached(
+                    client,
+                    session,
+                    cache,
+                    ids,
+                    statuses=statuses if statuses is not None else session.statuses(),
+                    refresh=refresh,
+                    concurrency=concurrency,
+                    progress=progress,
+                )
+            records, failures, check = gathered.records, gathered.failures, gathered.check
+        elif walk:
             records, failures, check = await _pull_list(client, q, progress=progress)
         else:
-            assert order_ids is not None
-            ids = _order_ids(order_ids)
             records, failures = await _pull_orders(
                 client, ids, concurrency=concurrency, progress=progress
             )
         statuses = await statuses_task
+        if session is not None:
+            if statuses is not None:
+                session.save_statuses(statuses)
+            else:
+                statuses = session.statuses()  # the last names seen beat none at all
     finally:
+        if session is not None:
+            session.close()
         if not statuses_task.done():
             statuses_task.cancel()
         elif not statuses_task.cancelled():
@@ -355,6 +610,10 @@ async def pull_with(
         query=q,
         requests=client.stats.requests - requests_before,
         elapsed=time.perf_counter() - started,
+        from_cache=gathered.from_cache if gathered is not None else 0,
+        orders_from_cache=gathered.orders_from_cache if gathered is not None else 0,
+        cache=cache.path if cache is not None else None,
+        versions=tuple(gathered.versions) if gathered is not None else (),
         _records=tuple(records),
     )
     log.info("pull: %s", result.summary())
@@ -371,9 +630,13 @@ async def pull_fulfillments_async(
     progress: bool = True,
     service_map: Any = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    store: Store | bool | None = None,
+    refresh: bool = False,
 ) -> PullResult:
     """:func:`pull_fulfillments` for async code (``await`` it on your own loop)."""
     settings = settings if settings is not None else Settings.from_env()
+    # the default cache is for the real API: not when a transport replaces the network
+    cache = resolve_store(store, settings, auto=transport is None)
     async with AsyncOKCClient(settings, transport=transport, max_connections=concurrency) as client:
         return await pull_with(
             client,
@@ -383,6 +646,8 @@ async def pull_fulfillments_async(
             concurrency=concurrency,
             progress=progress,
             service_map=service_map,
+            store=cache if cache is not None else False,
+            refresh=refresh,
         )
 
 
@@ -407,6 +672,8 @@ def pull_fulfillments(
     progress: bool = True,
     service_map: Any = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    store: Store | bool | None = None,
+    refresh: bool = False,
 ) -> PullResult:
     """Pull fulfillments from OKC into a frame: per order, or the whole (filtered) list.
 
@@ -417,6 +684,16 @@ def pull_fulfillments(
     - ``settings``: default :meth:`Settings.from_env` (``OKC_*`` variables, ``.env``).
     - ``progress``: a progress bar on long pulls (terminal or notebook).
     - ``service_map``: extra service aliases for the ``service`` column.
+    - ``store``: the local cache (:class:`~okc_recon.store.Store`). By default
+      (``None``) the one in ``settings.cache_dir`` (``OKC_CACHE_DIR``), except for a
+      loopback base URL (the sandbox, whose data is generated anew on each start) or when
+      ``transport`` replaces the network (tests); ``True`` uses it even then, ``False``
+      never. With a cache, every page or batch of orders is stored as it arrives, and
+      only what can still change is fetched: orders whose fulfillments are all final and
+      settled (``Store.lag``) come from the cache; list walks read only what changed
+      since the last complete walk when ``settings.q_ranges`` says the server can filter
+      on ``updated_at``. ``result.from_cache`` says how many records were not fetched.
+    - ``refresh``: fetch everything again (and store it).
 
     Returns a :class:`PullResult`; failed orders are listed in ``.failures`` (by id), never
     dropped silently — call ``.raise_for_failures()`` to make them an exception. Raises
@@ -435,5 +712,7 @@ def pull_fulfillments(
             progress=progress,
             service_map=service_map,
             transport=transport,
+            store=store,
+            refresh=refresh,
         )
     )
