@@ -69,7 +69,7 @@ SUMMARY_SCHEMA: Mapping[str, pl.DataType] = MappingProxyType(
 _RANK = {s: n for n, s in enumerate(SEVERITIES)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # frames have no truth value: compare the frames themselves
 class CheckReport:
     """The result of :func:`~okc_recon.check_fulfillments` / :func:`~okc_recon.check_invoices`.
 
