@@ -46,6 +46,35 @@ format: $(SYNCED) ## apply ruff formatting and safe fixes
 bench: $(SYNCED) ## run every benchmark and print one table of figures and ratios
 	$(BIN)/python -m benchmarks
 
+demo: $(SYNCED) ## the sample month end to end against the built-in sandbox; writes out/
+	$(BIN)/okc-recon demo --out out
+
+# Credentials: OKC_ACCESS_TOKEN, or OKC_USERNAME + OKC_PASSWORD, from the environment or .env.
+# Checked by the shell (never expanded into a recipe line, which make -n would print) so a
+# missing one is said before anything is built; okc-recon checks them again.
+CREDENTIALS_SET = [ -n "$${OKC_ACCESS_TOKEN}$${OKC_USERNAME}" ] || grep -Eqs \
+	'^[[:space:]]*(export[[:space:]]+)?OKC_(ACCESS_TOKEN|USERNAME)[[:space:]]*=[[:space:]]*[^[:space:]\#]' .env
+# With SANDBOX=1 and no invoice folder, the sandbox's own invoices for the month are used.
+INVOICE_ARGS = $(if $(SANDBOX),$(if $(wildcard $(INVOICES)),--invoices $(INVOICES)),--invoices $(INVOICES))
+
+.PHONY: monthly-args
+monthly-args:
+	@if [ -z "$(MONTH)" ]; then \
+		echo "make monthly: say which month, e.g. make monthly MONTH=2025-10" >&2; exit 2; fi
+	@if [ -z "$(SANDBOX)" ] && ! { $(CREDENTIALS_SET); }; then \
+		echo "make monthly: no OKC credentials. Set OKC_ACCESS_TOKEN, or OKC_USERNAME and" \
+			"OKC_PASSWORD, in the environment or in .env (and OKC_BASE_URL for stage);" \
+			"or run against the sandbox: make monthly MONTH=$(MONTH) SANDBOX=1" >&2; exit 2; fi
+
+# monthly-args first: a missing month or credential is said before anything is built
+monthly: monthly-args $(SYNCED) ## the monthly job: MONTH=YYYY-MM [INVOICES=invoices/MONTH] [OUT=out/MONTH] [SANDBOX=1]
+	$(BIN)/okc-recon run --month $(MONTH) $(INVOICE_ARGS) --out $(OUT) $(if $(SANDBOX),--sandbox)
+
+lab: $(SYNCED) ## JupyterLab on notebooks/ (against the sandbox when no OKC credentials are set)
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 \
+		--display-name "Python 3 (okc-recon)" >/dev/null
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks
+
 sample-data: $(SYNCED) ## rebuild sample_data/ (one month of fulfillments and invoices, answer key)
 	$(BIN)/python -m okc_recon.sandbox.sample_month --out sample_data
 
