@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from okc_recon.monthly import MonthlyRun, run_month
     from okc_recon.reconcile import Reconciliation, Rules, reconcile
     from okc_recon.runinfo import InputFile, RunInfo
+    from okc_recon.store import Snapshot, Store
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _LAZY: dict[str, str] = {
@@ -65,6 +66,8 @@ _LAZY: dict[str, str] = {
     "run_month": "okc_recon.monthly",
     "export_excel": "okc_recon.export",
     "filter_fulfillments": "okc_recon.export",
+    "Snapshot": "okc_recon.store",
+    "Store": "okc_recon.store",
 }
 
 # sorted; tests check it is, and that every lazy name is listed
@@ -93,6 +96,8 @@ __all__ = [
     "Secret",
     "ServerError",
     "Settings",
+    "Snapshot",
+    "Store",
     "StoreError",
     "__version__",
     "check_fulfillments",

@@ -112,6 +112,13 @@ def _read_order_ids(path: str) -> list[str]:
 )
 @click.option("--concurrency", type=click.IntRange(1, 64), help="Orders in flight (default 16).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor update the local cache.")
+@click.option("--refresh", is_flag=True, help="Fetch everything again (and update the cache).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="The cache folder (default OKC_CACHE_DIR); naming it caches a loopback API too.",
+)
 @click.pass_context
 def pull(
     ctx: click.Context,
@@ -122,16 +129,22 @@ def pull(
     out: str,
     concurrency: int | None,
     no_progress: bool,
+    no_cache: bool,
+    refresh: bool,
+    cache_dir: str | None,
 ) -> int:
     """Pull fulfillments from the OKC API (OKC_* settings) and write them to --out.
 
-    Exit 0 when every order (or page) came back, 1 when some failed (they are listed),
-    2 on usage, configuration or authentication errors.
+    Only what can still change is fetched: the rest comes from the local cache
+    (OKC_CACHE_DIR; not used for a loopback API such as the sandbox unless --cache-dir
+    names one). Exit 0 when every order (or page) came back, 1 when some failed (they are
+    listed), 2 on usage, configuration, authentication or cache-in-use errors.
     """
     from pathlib import Path
 
     from okc_recon.api import pull_fulfillments
     from okc_recon.config import Settings
+    from okc_recon.store import Store
 
     target = Path(out)
     if target.suffix.lower() not in (".json", ".parquet", ".csv"):
@@ -143,7 +156,14 @@ def pull(
         raise click.UsageError("nothing to pull: give --order-id, --orders-file or --all")
     if query and not pull_all:
         raise click.UsageError("--query filters the list walk: use it with --all")
+    if no_cache and (refresh or cache_dir):
+        raise click.UsageError("--no-cache leaves the cache alone: drop --refresh/--cache-dir")
     settings = Settings.from_env()
+    store: Store | bool | None = None  # the default: OKC_CACHE_DIR for a real API
+    if no_cache:
+        store = False
+    elif cache_dir:
+        store = Store.for_settings(settings.replace(cache_dir=Path(cache_dir)))
     result = pull_fulfillments(
         None if pull_all else ids,
         settings=settings,
@@ -151,6 +171,8 @@ def pull(
         q=query,
         concurrency=concurrency,
         progress=not (no_progress or ctx.obj.get("quiet")),
+        store=store,
+        refresh=refresh,
     )
     written = result.write(target)
     line = f"{result.summary()} → {written}"
