@@ -188,49 +188,49 @@ def polars_matching(fulfillments: pl.DataFrame, lines: pl.DataFrame) -> dict[str
         fulfillments.lazy()
         .filter(pl.col("tracking_key").is_not_null())
         .sort("created_at", "fulfillment_id")
-        .unique("tracking_key", keep="first")
-        .select(
-            "tracking_key",
-            okc=(pl.col("shipping_net_charge") * 100).cast(pl.Int64),
-        )
+        .unique("tracking_key", keep="first", maintain_order=True)
+        .with_row_index("sid")
+        .select("sid", "tracking_key", okc=(pl.col("shipping_net_charge") * 100).cast(pl.Int64))
     )
-    keys = shipments.select("tracking_key", _hit=pl.lit(True))
     matched = (
         lines.lazy()
-        .with_columns(cents=(pl.col("amount") * 100).cast(pl.Int64))
-        .join(keys, on="tracking_key", how="left")
+        .select("tracking_key", "alt_tracking_key", "charge_type", "amount")
+        .join(shipments.select("tracking_key", sid1="sid"), on="tracking_key", how="left")
+        .with_columns(alt_tracking_key=pl.when(pl.col("sid1").is_null()).then("alt_tracking_key"))
         .join(
-            keys.rename({"tracking_key": "alt_tracking_key", "_hit": "_hit2"}),
+            shipments.select(alt_tracking_key="tracking_key", sid2="sid"),
             on="alt_tracking_key",
             how="left",
         )
-        .with_columns(
-            shipment_key=pl.when(pl.col("_hit"))
-            .then(pl.col("tracking_key"))
-            .when(pl.col("_hit2"))
-            .then(pl.col("alt_tracking_key"))
+        .select(
+            sid=pl.coalesce("sid1", "sid2"),
+            charge_type="charge_type",
+            cents=(pl.col("amount") * 100).cast(pl.Int64),
+        )
+        .collect()
+    )
+    types = sorted(matched.get_column("charge_type").drop_nulls().unique())
+    totals = (
+        matched.lazy()
+        .filter(pl.col("sid").is_not_null())
+        .group_by("sid")
+        .agg(
+            *(
+                pl.when(pl.col("charge_type") == t).then("cents").otherwise(0).sum().alias(t)
+                for t in types
+            )
         )
     )
-    totals = (
-        matched.filter(pl.col("shipment_key").is_not_null())
-        .group_by("shipment_key", "charge_type")
-        .agg(pl.col("cents").sum())
-        .collect()
-        .pivot(on="charge_type", index="shipment_key", values="cents")
-        .fill_null(0)
-    )
-    types = [c for c in totals.columns if c != "shipment_key"]
     result = (
-        shipments.join(totals.lazy(), left_on="tracking_key", right_on="shipment_key", how="left")
+        shipments.join(totals, on="sid", how="left")
         .with_columns(pl.col(types).fill_null(0))
         .with_columns(carrier_total=pl.sum_horizontal(types))
         .with_columns(variance=pl.col("carrier_total") - pl.col("okc"))
         .collect()
     )
-    unmatched = matched.filter(pl.col("shipment_key").is_null()).select(pl.len()).collect().item()
     return {
         "shipments": result.height,
-        "unmatched": unmatched,
+        "unmatched": matched.get_column("sid").null_count(),
         "variance_cents": int(result["variance"].sum()),
     }
 
@@ -257,12 +257,14 @@ def pandas_matching(fulfillments: pl.DataFrame, lines: pl.DataFrame) -> dict[str
         .drop_duplicates("tracking_key", keep="first")[["tracking_key", "okc"]]
     )
     keys = shipments[["tracking_key"]].assign(_hit=True)
-    matched = ln.merge(keys, on="tracking_key", how="left").merge(
+    matched = ln.merge(keys, on="tracking_key", how="left")
+    hit1 = matched["_hit"].eq(True)
+    matched["alt_tracking_key"] = matched["alt_tracking_key"].where(~hit1)
+    matched = matched.merge(
         keys.rename(columns={"tracking_key": "alt_tracking_key", "_hit": "_hit2"}),
         on="alt_tracking_key",
         how="left",
     )
-    hit1 = matched["_hit"].eq(True)
     hit2 = matched["_hit2"].eq(True)
     matched["shipment_key"] = matched["tracking_key"].where(
         hit1, matched["alt_tracking_key"].where(hit2)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from okc_recon.errors import ConfigError
-from okc_recon.money import MONEY, money_from_cents
+from okc_recon.money import MONEY
 from okc_recon.reconcile._issues import detect_issues
 from okc_recon.reconcile._match import (
     Window,
@@ -20,6 +20,7 @@ from okc_recon.reconcile._match import (
     classify_fulfillments,
     invoices_table,
     match_lines,
+    money,
     unmatched_reasons,
 )
 from okc_recon.reconcile._match import _invoice_id as invoice_id
@@ -229,52 +230,9 @@ def reconcile(
         as_of_date,
     )
 
+    # Intermediate frames are dropped as soon as they are used: at a million shipments each
+    # is hundreds of megabytes, and the peak is what counts.
     classified = classify_fulfillments(f.lazy(), rules, window).collect()
-    # Shipments get an integer id (_sid) in the fulfillments' order: every step after the
-    # tracking-number joins groups and joins on it.
-    base = classified.filter(pl.col("_reason").is_null()).sort("_f_row").with_row_index("_sid")
-    after_keys = (
-        classified.filter((pl.col("_period") == "after") & pl.col("tracking_key").is_not_null())
-        .get_column("tracking_key")
-        .unique()
-    )
-    numbered = lines.lazy().with_row_index("_line").with_columns(_inv_id=invoice_id())
-    invoices = invoices_table(numbered).collect()
-    keys = base.lazy().select("tracking_key", "_sid", "_period")
-    matched = match_lines(numbered, keys, invoices.lazy(), rules, window).collect()
-    if not matched.get_column("_line").is_sorted():  # joins keep order; never rely on luck
-        matched = matched.sort("_line")
-    unmatched_lines = unmatched_reasons(
-        matched.lazy().filter(pl.col("_sid").is_null()), after_keys, window
-    ).collect()
-    assigned = matched.lazy().filter(pl.col("_sid").is_not_null())
-    totals = aggregate_shipments(assigned, invoices.lazy(), rules).collect()
-    unit, unit_source, inference = _weight_unit(base, totals, rules, weight_inference)
-    ship = assemble_shipments(base.lazy(), totals.lazy(), rules, unit).collect()
-
-    found = detect_issues(
-        ship,
-        unmatched_lines.lazy(),
-        invoices,
-        rules=rules,
-        as_of=as_of_date,
-        weight_known=unit is not None,
-    )
-    exceptions = found.drop("_sid")
-    shipments = _shipments(ship, found)
-    unmatched = _unmatched(ship, unmatched_lines, rules, as_of_date)
-    extras = matched.select(
-        shipment_key=pl.col("_sid").replace_strict(
-            base.get_column("_sid"), base.get_column("tracking_key"), default=None
-        ),
-        match_via="match_via",
-        assigned=pl.when(pl.col("_sid").is_not_null())
-        .then(pl.lit("shipment"))
-        .otherwise(pl.lit("unmatched")),
-        duplicate="duplicate",
-        period="period",
-    ).select([pl.col(c).cast(t) for c, t in LINE_EXTRA_SCHEMA.items()])
-    result_lines = pl.concat([lines, extras], how="horizontal")
     cannot = (
         classified.filter(pl.col("_reason").is_not_null())
         .sort("_f_row")
@@ -285,6 +243,53 @@ def reconcile(
             ]
         )
     )
+    after_keys = (
+        classified.filter((pl.col("_period") == "after") & pl.col("tracking_key").is_not_null())
+        .get_column("tracking_key")
+        .unique()
+    )
+    # Shipments get an integer id (_sid) in the fulfillments' order: every step after the
+    # tracking-number joins groups and joins on it.
+    base = classified.filter(pl.col("_reason").is_null()).sort("_f_row").with_row_index("_sid")
+    del classified
+    invoices = invoices_table(lines.lazy().with_columns(_inv_id=invoice_id())).collect()
+    matched = match_lines(lines, base, invoices, rules, window)
+    result_lines = pl.concat(
+        [
+            lines,
+            matched.select(
+                shipment_key=base.get_column("tracking_key").gather(matched.get_column("_sid")),
+                match_via="match_via",
+                assigned=pl.when(pl.col("_sid").is_not_null())
+                .then(pl.lit("shipment"))
+                .otherwise(pl.lit("unmatched")),
+                duplicate="duplicate",
+                period="period",
+            ).select([pl.col(c).cast(t) for c, t in LINE_EXTRA_SCHEMA.items()]),
+        ],
+        how="horizontal",
+    )
+    unmatched_lines = unmatched_reasons(
+        matched.lazy().filter(pl.col("_sid").is_null()), after_keys, window
+    ).collect()
+    totals = aggregate_shipments(matched, invoices, rules)
+    del matched
+    unit, unit_source, inference = _weight_unit(base, totals, rules, weight_inference)
+    ship = assemble_shipments(base.lazy(), totals.lazy(), rules, unit).collect(engine="in-memory")
+    del base, totals
+
+    found = detect_issues(
+        ship,
+        unmatched_lines.lazy(),
+        invoices,
+        rules=rules,
+        as_of=as_of_date,
+        weight_known=unit is not None,
+    )
+    exceptions = found.drop("_sid")
+    unmatched = _unmatched(ship, unmatched_lines, rules, as_of_date)
+    shipments = _shipments(ship, found)
+    del ship
     return Reconciliation(
         shipments=shipments,
         exceptions=exceptions,
@@ -314,7 +319,7 @@ def _shipments(ship: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
             amount_at_stake=pl.col("amount_at_stake").sum(),
         )
     )
-    money = {
+    money_columns = {
         "okc_charge": "_okc_cents",
         "expected_charge": "_expected",
         "carrier_total": "carrier_total",
@@ -326,11 +331,11 @@ def _shipments(ship: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
         ship.lazy()
         .join(per_shipment, on="_sid", how="left", maintain_order="left")
         .with_columns(
-            *(money_from_cents(pl.col(src)).alias(dst) for dst, src in money.items()),
+            *(money(pl.col(src)).alias(dst) for dst, src in money_columns.items()),
             amount_at_stake=pl.col("amount_at_stake").fill_null(0),
         )
         .select([pl.col(c).cast(t) for c, t in SHIPMENT_SCHEMA.items()])
-        .collect()
+        .collect(engine="in-memory")
     )
 
 
@@ -364,7 +369,7 @@ def _unmatched(
             invoice_number=pl.lit(None, dtype=pl.Utf8),
             source_file=pl.lit(None, dtype=pl.Utf8),
             source_line=pl.lit(None, dtype=pl.Int64),
-            amount=money_from_cents(pl.col("_okc_cents")),
+            amount=money(pl.col("_okc_cents")),
             reason=pl.when(pl.col("_canceled"))
             .then(pl.lit("canceled, not billed"))
             .when(pl.col("_pickup").is_null())

@@ -12,7 +12,8 @@ from typing import Literal
 
 import polars as pl
 
-from okc_recon.money import MONEY, money_from_cents
+from okc_recon.money import MONEY
+from okc_recon.reconcile._match import money
 from okc_recon.reconcile.calendar import add_business_days
 from okc_recon.reconcile.rules import ISSUE_CODES, Rules, equivalent_pairs
 
@@ -114,14 +115,13 @@ def _tolerance_exceeded(value: pl.Expr, expected: pl.Expr, rules: Rules) -> pl.E
 
 
 def _late_deliveries(
-    ship: pl.DataFrame, invoices: pl.DataFrame, rules: Rules, as_of: date
+    ship: pl.LazyFrame, invoices: pl.DataFrame, rules: Rules, as_of: date
 ) -> pl.DataFrame:
     """Guaranteed shipments delivered after their commitment, with deadline and days left."""
     commit_carrier = pl.coalesce(pl.col("carrier_billed"), pl.col("_okc_carrier"))
     commit_service = pl.coalesce(pl.col("service_billed"), pl.col("service"))
     candidates = (
-        ship.lazy()
-        .filter(
+        ship.filter(
             ~pl.col("_billed_canceled")
             & ~pl.col("_refund").fill_null(False)
             & pl.col("ship_date").is_not_null()
@@ -277,8 +277,7 @@ def detect_issues(
 
     # A prior-period shipment no line of this run bills is outside the run (its own month's
     # run judged it): nothing is raised for it.
-    ship = ship.filter((pl.col("period") == "current") | (pl.col("line_count") > 0))
-    s = ship.lazy()
+    s = ship.lazy().filter((pl.col("period") == "current") | (pl.col("line_count") > 0))
     live = ~pl.col("_billed_canceled")
     rank = pl.col("_first_rank")
     days_since = (pl.lit(as_of) - pl.col("_pickup")).dt.total_days()
@@ -517,7 +516,7 @@ def detect_issues(
             ),
         )
     )
-    late = _late_deliveries(ship, invoices, rules, as_of)
+    late = _late_deliveries(s, invoices, rules, as_of)
     stacked = pl.concat([*events, late.lazy()], how="diagonal_relaxed")
     info = s.select(
         "_sid",
@@ -552,7 +551,7 @@ def detect_issues(
         everything.with_columns(claim_deadline=claim_deadline)
         .with_columns(
             days_left_to_file=(pl.col("claim_deadline") - pl.lit(as_of)).dt.total_days(),
-            amount_at_stake=money_from_cents(pl.col("_amount")),
+            amount_at_stake=money(pl.col("_amount")),
             severity=code.replace_strict(dict(rules.severities), return_dtype=pl.Utf8),
             _order=code.replace_strict(order, return_dtype=pl.Int32),
         )

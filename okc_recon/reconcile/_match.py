@@ -17,6 +17,7 @@ from decimal import Decimal
 import polars as pl
 
 from okc_recon.carriers.services import normalize_service
+from okc_recon.money import MONEY
 from okc_recon.reconcile.rules import Rules
 from okc_recon.schema import CHARGE_TYPES
 from okc_recon.weights import to_pounds
@@ -33,6 +34,7 @@ __all__ = [
     "div_half_up",
     "invoices_table",
     "match_lines",
+    "money",
     "unmatched_reasons",
 ]
 
@@ -63,6 +65,15 @@ class Window:
 def cents(money: pl.Expr) -> pl.Expr:
     """A MONEY expression as whole cents (exact)."""
     return (money * 100).cast(pl.Int64)
+
+
+def money(cents_expr: pl.Expr) -> pl.Expr:
+    """Whole cents back to :data:`~okc_recon.money.MONEY`, exactly.
+
+    Integer cents cast to a 2-place decimal are whole units; dividing by 100 is exact (the
+    result has two places), and several times faster than going through ``Decimal(38, 0)``.
+    """
+    return cents_expr.cast(MONEY) / 100
 
 
 def div_half_up(value: pl.Expr, numerator: int, denominator: int) -> pl.Expr:
@@ -206,8 +217,6 @@ def invoices_table(lines: pl.LazyFrame) -> pl.LazyFrame:
 
 #: The line columns matching and the issues read (the rest of a line is never copied).
 _LINE_COLUMNS = (
-    "_line",
-    "_inv_id",
     "carrier",
     "invoice_number",
     "tracking_number",
@@ -233,38 +242,56 @@ _LINE_COLUMNS = (
 _ALT_PACKAGE = 1 << 63
 
 
+def _scatter(
+    length: int, indices: pl.Series, values: pl.Series, fill: bool | None = None
+) -> pl.Series:
+    """A series of ``length`` holding ``values`` at ``indices`` and ``fill`` elsewhere."""
+    full = pl.Series(values.name, dtype=values.dtype).extend_constant(fill, length)
+    return full.scatter(indices, values) if indices.len() else full
+
+
 def match_lines(
-    lines: pl.LazyFrame,
-    keys: pl.LazyFrame,
-    invoices: pl.LazyFrame,
+    lines: pl.DataFrame,
+    base: pl.DataFrame,
+    invoices: pl.DataFrame,
     rules: Rules,
     window: Window,
-) -> pl.LazyFrame:
+) -> pl.DataFrame:
     """Every invoice line, in input order, with its shipment and the flags the issues use.
 
-    ``lines`` must carry ``_line`` (input order) and ``_inv_id``; ``keys`` is the shipments'
-    ``tracking_key``, ``_sid`` (an integer id) and ``_period``. Adds ``_sid`` (null when the
-    line bills no shipment), ``match_via``, ``period``, ``duplicate``, ``_claim``, ``_cents``,
+    ``base`` holds the shipments: ``_sid`` (their row number), ``tracking_key``, ``_period``.
+    Returns the line columns issues read plus ``_line``, ``_sid`` (null when the line bills
+    no shipment), ``match_via``, ``period``, ``duplicate``, ``_claim``, ``_cents``,
     ``_inv_rank``, ``_pkg`` (an integer package id) and weights in pounds. Tracking numbers
-    are hashed once per join; everything after works on integers.
+    are hashed once (the alternate key only for lines their own number did not match); the
+    rest works on integers, and the rare cases (alternate keys, several transportation lines
+    of a package on one invoice) on their own small subsets.
     """
-    by_key = keys.select("tracking_key", _sid1="_sid", _p1="_period")
-    by_alt = keys.select(alt_tracking_key="tracking_key", _sid2="_sid", _p2="_period")
-    frame = (
-        lines.select(_LINE_COLUMNS)
-        .join(
-            invoices.select("_inv_id", "_inv_rank"),
-            on="_inv_id",
-            how="left",
-            maintain_order="left",
-        )
-        .join(by_key, on="tracking_key", how="left", maintain_order="left")
-        # only lines their own number did not match look at the alternate key
-        .with_columns(
-            alt_tracking_key=pl.when(pl.col("_sid1").is_null()).then(pl.col("alt_tracking_key"))
-        )
-        .join(by_alt, on="alt_tracking_key", how="left", maintain_order="left")
+    height = lines.height
+    frame = lines.select(_LINE_COLUMNS).with_row_index("_line")
+    inv_id = lines.select(_invoice_id()).to_series()
+    inv_rank = inv_id.replace_strict(
+        invoices.get_column("_inv_id"), invoices.get_column("_inv_rank"), default=None
+    ).alias("_inv_rank")
+    shipment_keys = base.select("tracking_key", "_sid")
+    sid1 = (
+        frame.select("tracking_key")
+        .join(shipment_keys, on="tracking_key", how="left", maintain_order="left")
+        .get_column("_sid")
+        .alias("_sid1")
     )
+    # Only lines their own number did not match look at the alternate key (few).
+    by_alt = frame.select("_line", "alt_tracking_key").filter(
+        sid1.is_null() & frame.get_column("alt_tracking_key").is_not_null()
+    )
+    by_alt = by_alt.join(
+        shipment_keys.rename({"tracking_key": "alt_tracking_key"}), on="alt_tracking_key"
+    )
+    sid2 = _scatter(height, by_alt.get_column("_line"), by_alt.get_column("_sid").alias("_sid2"))
+    sid = sid1.fill_null(sid2).alias("_sid")
+    period = base.get_column("_period").gather(sid).alias("_p")
+    frame = frame.with_columns(inv_rank, sid1, sid2, sid, period)
+
     hit1 = pl.col("_sid1").is_not_null()
     hit2 = pl.col("_sid2").is_not_null()
     ship_date = pl.col("ship_date")
@@ -279,13 +306,12 @@ def match_lines(
             .otherwise(pl.lit(CURRENT))
         )
     frame = frame.with_columns(
-        _sid=pl.coalesce("_sid1", "_sid2"),
         match_via=pl.when(hit1)
         .then(pl.lit("tracking_key"))
         .when(hit2)
         .then(pl.lit("alt_tracking_key"))
         .otherwise(pl.lit(None, dtype=pl.Utf8)),
-        period=pl.coalesce(pl.col("_p1"), pl.col("_p2"), line_period),
+        period=pl.coalesce(pl.col("_p"), line_period),
         _cents=cents(pl.col("amount")),
         _ship=(pl.col("charge_category") == "shipment").fill_null(False),
         _billed_lb=to_pounds(pl.col("billed_weight"), pl.col("weight_unit")),
@@ -299,27 +325,42 @@ def match_lines(
         .then(pl.col("tracking_key").hash() | _ALT_PACKAGE)
         .when(hit2)
         .then(pl.col("_sid2").cast(pl.UInt64)),
-    ).drop("_sid1", "_sid2", "_p1", "_p2")
+    ).drop("_sid1", "_sid2", "_p")
 
     # Duplicate billing. (a) a package's shipment-category charges on more than one invoice:
     # every invoice after its earliest is a copy. (b) one invoice (one file of it) billing the
     # same transportation line twice: every copy after the first.
     shipped_pkg = pl.when(pl.col("_ship")).then(pl.col("_pkg"))
-    first_invoice = pl.col("_inv_rank").min().over(shipped_pkg)
     transport = pl.col("_ship") & (pl.col("charge_type") == "transportation")
     transport_pkg = pl.when(transport).then(pl.col("_pkg"))
-    several = transport & (pl.len().over([transport_pkg, pl.col("_inv_rank")]) > 1)
-    same_line = [
-        pl.when(several).then(pl.col(c))
-        for c in ("_pkg", "_inv_rank", "source_file", "charge_description", "_cents")
-    ]
-    copy_on_invoice = several & (pl.col("_line") != pl.col("_line").min().over(same_line))
+    frame = frame.with_columns(
+        _later_invoice=(pl.col("_inv_rank") != pl.col("_inv_rank").min().over(shipped_pkg)),
+        _several=transport
+        & pl.col("_pkg").is_not_null()
+        & (pl.len().over([transport_pkg, pl.col("_inv_rank")]) > 1),
+    )
+    candidates = frame.filter(pl.col("_several")).select(
+        "_line", "_pkg", "_inv_rank", "source_file", "charge_description", "_cents"
+    )
+    copies = candidates.filter(
+        pl.col("_line")
+        != pl.col("_line")
+        .min()
+        .over(["_pkg", "_inv_rank", "source_file", "charge_description", "_cents"])
+    ).get_column("_line")
+    copy_on_invoice = _scatter(
+        height, copies, pl.Series("_copy", [True] * copies.len(), dtype=pl.Boolean), fill=False
+    )
     duplicate = (
         pl.col("_pkg").is_not_null()
         & pl.col("_ship")
-        & ((pl.col("_inv_rank") != first_invoice) | copy_on_invoice)
+        & (pl.col("_later_invoice").fill_null(False) | pl.col("_copy"))
     )
-    frame = frame.with_columns(duplicate=duplicate.fill_null(False))
+    frame = (
+        frame.with_columns(copy_on_invoice)
+        .with_columns(duplicate=duplicate.fill_null(False))
+        .drop("_later_invoice", "_several", "_copy")
+    )
     charge_type = pl.col("charge_type")
     category = pl.col("charge_category")
     claim = (
@@ -387,26 +428,82 @@ def _max_where(column: str, condition: pl.Expr) -> pl.Expr:
 _POD_SCALE = 100_000_000_000_000  # > nanoseconds in a day
 
 
+def _codes(column: pl.Series) -> tuple[pl.Series, dict[str, int]]:
+    """Small integer codes for a low-cardinality text column, and the values they stand for."""
+    values = column.drop_nulls().unique().sort()
+    return values, {value: index for index, value in enumerate(values.to_list())}
+
+
 def aggregate_shipments(
-    assigned: pl.LazyFrame, invoices: pl.LazyFrame, rules: Rules
-) -> pl.LazyFrame:
-    """Per ``_sid``: totals by charge type, claimed money, references and weights."""
-    claim = pl.col("_claim")
-    charge_type = pl.col("charge_type")
+    matched: pl.DataFrame, invoices: pl.DataFrame, rules: Rules
+) -> pl.DataFrame:
+    """Per ``_sid`` of the lines that bill a shipment: totals by charge type, claimed money,
+    references and weights.
+
+    Text columns are turned into small integer codes first (charge type, carrier, service),
+    so the one pass over every line works on integers; the claimed lines (duplicates,
+    corrections, adjustments, flagged surcharges: few) are summed on their own.
+    """
+    charge_codes = {t: i for i, t in enumerate(CHARGE_TYPES)}
+    carriers, carrier_codes = _codes(matched.get_column("carrier"))
+    services, service_codes = _codes(matched.get_column("service"))
+    assigned_lazy = matched.lazy().filter(pl.col("_sid").is_not_null())
+    frame = assigned_lazy.with_columns(
+        _type=pl.col("charge_type").replace_strict(charge_codes, default=-1, return_dtype=pl.Int8),
+        _carrier=pl.col("carrier").replace_strict(
+            carrier_codes, default=None, return_dtype=pl.Int32
+        ),
+        _service=pl.col("service").replace_strict(
+            service_codes, default=None, return_dtype=pl.Int32
+        ),
+        _not_return=pl.col("charge_category").fill_null("") != "return",
+        # The latest POD date with its time, as one sortable integer (time + 1, 0 if unknown).
+        _pod_key=pl.col("delivery_date").cast(pl.Int64) * _POD_SCALE
+        + (pl.col("delivery_time").cast(pl.Int64) + 1).fill_null(0),
+    )
+    kind = pl.col("_type")
     ship = pl.col("_ship")
-    transportation = charge_type == "transportation"
-    not_return = pl.col("charge_category").fill_null("") != "return"
+    transportation = kind == charge_codes["transportation"]
+    not_return = pl.col("_not_return")
+    main = frame.group_by("_sid").agg(
+        carrier_total=pl.col("_cents").sum(),
+        **{f"charge_{t}": _sum_cents(kind == i) for t, i in charge_codes.items()},
+        _base=_sum_cents(pl.col("_claim").is_null()),
+        _has_ship=ship.any(),
+        line_count=pl.len().cast(pl.Int64),
+        _first_rank=pl.col("_inv_rank").min(),
+        _last_rank=pl.col("_inv_rank").max(),
+        _carrier_ship=_max_where("_carrier", ship),
+        _carrier_any=pl.col("_carrier").max(),
+        _service_transport=_max_where("_service", ship & transportation),
+        _service_ship=_max_where("_service", ship),
+        _service_any=pl.col("_service").max(),
+        _ship_date_first=pl.when(ship).then(pl.col("ship_date")).min(),
+        _ship_date_any=pl.col("ship_date").min(),
+        _pod_key=pl.col("_pod_key").max(),
+        _refund=(kind == charge_codes["refund"]).any(),
+        _transport=_sum_cents(ship & transportation & ~pl.col("duplicate")),
+        _dim_cents=_sum_cents((kind == charge_codes["dimensional"]) & ~pl.col("duplicate")),
+        rated_on_dim=pl.col("_dim").any(),
+        _dim_over_entered=(pl.col("_dim") & (pl.col("_billed_lb") > pl.col("_entered_lb"))).any(),
+        _dim_billed_no_entered=_max_where(
+            "_billed_lb", pl.col("_dim") & pl.col("_entered_lb").is_null()
+        ),
+        _via_key=(pl.col("match_via") == "tracking_key").any(),
+        _via_alt=(pl.col("match_via") == "alt_tracking_key").any(),
+        # Weights of a one-package shipment; several packages are summed below.
+        _pkg_first=pl.when(not_return).then(pl.col("_pkg")).min(),
+        _pkg_last=pl.when(not_return).then(pl.col("_pkg")).max(),
+        _entered_1=_max_where("_entered_lb", not_return),
+        _billed_1=_max_where("_billed_lb", not_return),
+        _billed_actual_1=_max_where("_billed_lb", not_return & ~pl.col("_dim")),
+    )
+    claim = pl.col("_claim")
     surcharges = sorted(rules.surcharge_types)
-    # The latest POD date with its time, as one sortable integer (time + 1, 0 when unknown).
-    pod_key = pl.col("delivery_date").cast(pl.Int64) * _POD_SCALE + (
-        pl.col("delivery_time").cast(pl.Int64) + 1
-    ).fill_null(0)
-    totals = (
-        assigned.group_by("_sid")
+    claimed = (
+        frame.filter(claim.is_not_null())
+        .group_by("_sid")
         .agg(
-            carrier_total=pl.col("_cents").sum(),
-            **{f"charge_{t}": _sum_cents(charge_type == t) for t in CHARGE_TYPES},
-            _base=_sum_cents(claim.is_null()),
             _dup=_sum_cents(claim == CLAIM_DUPLICATE),
             _dup_n=(claim == CLAIM_DUPLICATE).sum(),
             _dup_rank=_first_rank(claim == CLAIM_DUPLICATE),
@@ -416,44 +513,19 @@ def aggregate_shipments(
             _adj_n=(claim == CLAIM_ADJUSTMENT).sum(),
             _adj_rank=_first_rank(claim == CLAIM_ADJUSTMENT),
             **{
-                f"_sur_{t}": _sum_cents((claim == CLAIM_SURCHARGE) & (charge_type == t))
+                f"_sur_{t}": _sum_cents((claim == CLAIM_SURCHARGE) & (kind == charge_codes[t]))
                 for t in surcharges
             },
             **{
-                f"_sur_rank_{t}": _first_rank((claim == CLAIM_SURCHARGE) & (charge_type == t))
+                f"_sur_rank_{t}": _first_rank(
+                    (claim == CLAIM_SURCHARGE) & (kind == charge_codes[t])
+                )
                 for t in surcharges
             },
-            _has_ship=ship.any(),
-            line_count=pl.len().cast(pl.Int64),
-            _first_rank=pl.col("_inv_rank").min(),
-            _last_rank=pl.col("_inv_rank").max(),
-            _carrier_ship=_max_where("carrier", ship),
-            _carrier_any=pl.col("carrier").max(),
-            _service_transport=_max_where("service", ship & transportation),
-            _service_ship=_max_where("service", ship),
-            _service_any=pl.col("service").max(),
-            _ship_date_first=pl.when(ship).then(pl.col("ship_date")).min(),
-            _ship_date_any=pl.col("ship_date").min(),
-            _pod_key=pod_key.max(),
-            _refund=(charge_type == "refund").any(),
-            _transport=_sum_cents(ship & transportation & ~pl.col("duplicate")),
-            _dim_cents=_sum_cents((charge_type == "dimensional") & ~pl.col("duplicate")),
-            rated_on_dim=pl.col("_dim").any(),
-            _dim_over_entered=(
-                pl.col("_dim") & (pl.col("_billed_lb") > pl.col("_entered_lb"))
-            ).any(),
-            _dim_billed_no_entered=_max_where(
-                "_billed_lb", pl.col("_dim") & pl.col("_entered_lb").is_null()
-            ),
-            _via_key=(pl.col("match_via") == "tracking_key").any(),
-            _via_alt=(pl.col("match_via") == "alt_tracking_key").any(),
-            # Weights of a one-package shipment; several packages are summed below.
-            _pkg_first=pl.when(not_return).then(pl.col("_pkg")).min(),
-            _pkg_last=pl.when(not_return).then(pl.col("_pkg")).max(),
-            _entered_1=_max_where("_entered_lb", not_return),
-            _billed_1=_max_where("_billed_lb", not_return),
-            _billed_actual_1=_max_where("_billed_lb", not_return & ~pl.col("_dim")),
         )
+    )
+    totals = (
+        main.join(claimed, on="_sid", how="left")
         .with_columns(
             carrier_billed=pl.coalesce("_carrier_ship", "_carrier_any"),
             service_billed=pl.coalesce("_service_transport", "_service_ship", "_service_any"),
@@ -465,13 +537,19 @@ def aggregate_shipments(
             _multi_package=(pl.col("_pkg_first") != pl.col("_pkg_last")).fill_null(False),
             _several_invoices=pl.col("_first_rank") != pl.col("_last_rank"),
         )
+        .collect(engine="streaming")
     )
+    totals = totals.with_columns(
+        carriers.gather(totals.get_column("carrier_billed")).alias("carrier_billed"),
+        services.gather(totals.get_column("service_billed")).alias("service_billed"),
+    )
+    invoices_lazy = invoices.lazy()
     # Multi-piece shipments (few): per package, then summed, since each package is weighed
     # and rounded on its own. Returns are other parcels and do not count.
-    multi = totals.filter(pl.col("_multi_package")).select("_sid")
+    multi = totals.lazy().filter(pl.col("_multi_package")).select("_sid")
     packages = (
-        assigned.join(multi, on="_sid", how="semi")
-        .filter(not_return)
+        assigned_lazy.join(multi, on="_sid", how="semi")
+        .filter(pl.col("charge_category").fill_null("") != "return")
         .group_by("_sid", "_pkg")
         .agg(
             _e=pl.col("_entered_lb").max(),
@@ -487,10 +565,10 @@ def aggregate_shipments(
         )
     )
     # Invoice numbers, in invoice order: one lookup for the common one-invoice shipment.
-    numbers = invoices.select("_inv_rank", _number=pl.col("invoice_number"))
-    several = totals.filter(pl.col("_several_invoices")).select("_sid")
+    numbers = invoices_lazy.select("_inv_rank", _number=pl.col("invoice_number"))
+    several = totals.lazy().filter(pl.col("_several_invoices")).select("_sid")
     listed = (
-        assigned.join(several, on="_sid", how="semi")
+        assigned_lazy.join(several, on="_sid", how="semi")
         .select("_sid", "_inv_rank")
         .unique()
         .join(numbers, on="_inv_rank", how="left")
@@ -502,7 +580,8 @@ def aggregate_shipments(
         .with_columns(_numbers=pl.col("_numbers").list.join(", "))
     )
     return (
-        totals.join(packages, on="_sid", how="left")
+        totals.lazy()
+        .join(packages, on="_sid", how="left")
         .join(listed, on="_sid", how="left")
         .join(numbers, left_on="_first_rank", right_on="_inv_rank", how="left")
         .with_columns(
@@ -521,6 +600,7 @@ def aggregate_shipments(
             invoice_numbers=pl.coalesce("_numbers", "_number"),
             invoice_count=pl.coalesce("_invoices_n", pl.lit(1, dtype=pl.Int64)),
         )
+        .collect(engine="in-memory")
     )
 
 
