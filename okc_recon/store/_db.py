@@ -119,6 +119,13 @@ _IN_USE_GUARD = threading.Lock()
 _PID = re.compile(r"\(PID (\d+)\)")
 
 
+def _damaged(path: Path, exc: Exception) -> StoreError:
+    return StoreError(
+        f"cannot open the cache {path} ({exc}); if it is damaged or not an okc-recon cache, "
+        "move it away: the next pull rebuilds it"
+    )
+
+
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     import duckdb  # imported here: `import okc_recon` stays light
 
@@ -133,12 +140,9 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
                 f"the cache {path} is in use by another okc-recon run{who}; wait for it to "
                 "finish, or pull without the cache (--no-cache / store=False)"
             ) from None
-        raise StoreError(f"cannot open the cache {path}: {text}") from exc
+        raise _damaged(path, exc) from exc
     except duckdb.Error as exc:
-        raise StoreError(
-            f"{path} is damaged or not an okc-recon cache ({exc}); move it away and pull "
-            "again (the next pull rebuilds the cache)"
-        ) from exc
+        raise _damaged(path, exc) from exc
     try:
         con.execute("SET TimeZone = 'UTC'")
     except duckdb.Error:  # no ICU: TIMESTAMPTZ values are still instants, shown in local time

@@ -1,10 +1,11 @@
 """API records as the cache keeps them: canonical JSON text, content hash, key fields.
 
-A record is stored as JSON, keys in the order the API sent them, without ``label_url`` (at any depth: it is a
-credential for 15 minutes, okc-api.md §5), with every :class:`~decimal.Decimal` written as
-an exact JSON number, so reading it back with ``parse_float=Decimal`` gives the same values
-the API sent, to the last digit. The SHA-256 of that text names the version: the same
-record fetched twice is one version, any change makes a new one.
+A record is stored as JSON, keys in the order the API sent them, without ``label_url`` (at
+any depth: it is a credential for 15 minutes, okc-api.md §5), with every
+:class:`~decimal.Decimal` written as an exact JSON number, so reading it back with
+``parse_float=Decimal`` gives the values the API sent, to the last digit. The SHA-256 of
+that text names the version: the same record fetched twice is one version, any change
+(other than a re-signed label URL) makes a new one.
 """
 
 from __future__ import annotations
