@@ -445,10 +445,6 @@ class MonthlyRun:
         for path in paths:
             if not path.exists():
                 raise ConfigError(f"invoices: {path} does not exist")
-        if not paths and not use_sandbox:
-            raise ConfigError(
-                "no invoices: give the folder (or files) of the month's carrier invoices"
-            )
         return cls(
             period,
             settings=settings,
@@ -495,6 +491,11 @@ class MonthlyRun:
 
         from okc_recon.carriers.invoices import read_invoices
 
+        if not self.invoice_paths and not self.sandbox:
+            raise ConfigError(
+                "no invoices: give the folder (or files) of the month's carrier invoices "
+                "(MonthlyRun.prepare(…, invoices=…), --invoices, INVOICES=)"
+            )
         folders = self.invoice_paths or (self._sandbox_invoices(),)
         read: InvoiceSet = read_invoices(*folders, service_map=self.rules.service_map)
         invoice_date = pl.col("invoice_date").max().over(_invoice_key())
