@@ -522,7 +522,16 @@ class Session:
         high_water: datetime | None,
         undated: int,
     ) -> None:
-        """Record a complete walk of ``query`` (replacing the previous one), atomically."""
+        """Record a complete walk of ``query`` (replacing the previous one), atomically.
+
+        The walk's high-water mark is the latest ``updated_at`` seen in the whole cache (not
+        only in this walk's records: any later change gets a later time, so a filtered
+        walk's next range stays narrow), but never later than now (a record stamped in the
+        future must not hide the changes before that time).
+        """
+        row = self.one("SELECT max(updated_at) FROM versions")
+        seen = [t for t in (high_water, row[0] if row else None) if t is not None]
+        high_water = min(max(seen), _now()) if seen else None
         frame = pl.DataFrame(
             {
                 "query": pl.Series([query] * len(members), dtype=pl.Utf8),
