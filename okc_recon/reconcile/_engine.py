@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import logging
 import re
+import time
 from collections.abc import Mapping
 from datetime import date, timedelta
 
@@ -18,12 +19,12 @@ from okc_recon.reconcile._match import (
     aggregate_shipments,
     assemble_shipments,
     classify_fulfillments,
+    invoice_id,
     invoices_table,
     match_lines,
     money,
     unmatched_reasons,
 )
-from okc_recon.reconcile._match import _invoice_id as invoice_id
 from okc_recon.reconcile._result import Reconciliation
 from okc_recon.reconcile._summary import issue_summary, summarize
 from okc_recon.reconcile.rules import ISSUE_CODES, Rules
@@ -232,6 +233,7 @@ def reconcile(
 
     # Intermediate frames are dropped as soon as they are used: at a million shipments each
     # is hundreds of megabytes, and the peak is what counts.
+    clock = _Clock()
     classified = classify_fulfillments(f.lazy(), rules, window).collect()
     cannot = (
         classified.filter(pl.col("_reason").is_not_null())
@@ -252,8 +254,12 @@ def reconcile(
     # tracking-number joins groups and joins on it.
     base = classified.filter(pl.col("_reason").is_null()).sort("_f_row").with_row_index("_sid")
     del classified
-    invoices = invoices_table(lines.lazy().with_columns(_inv_id=invoice_id())).collect()
-    matched = match_lines(lines, base, invoices, rules, window)
+    clock.lap("fulfillments classified")
+    inv_id = lines.select(invoice_id()).to_series()
+    invoices = invoices_table(lines, inv_id)
+    matched = match_lines(lines, inv_id, base, invoices, rules, window)
+    del inv_id
+    clock.lap("lines matched")
     result_lines = pl.concat(
         [
             lines,
@@ -274,9 +280,11 @@ def reconcile(
     ).collect()
     totals = aggregate_shipments(matched, invoices, rules)
     del matched
+    clock.lap("shipments totalled")
     unit, unit_source, inference = _weight_unit(base, totals, rules, weight_inference)
     ship = assemble_shipments(base.lazy(), totals.lazy(), rules, unit).collect(engine="in-memory")
     del base, totals
+    clock.lap("shipments assembled")
 
     found = detect_issues(
         ship,
@@ -288,8 +296,10 @@ def reconcile(
     )
     exceptions = found.drop("_sid")
     unmatched = _unmatched(ship, unmatched_lines, rules, as_of_date)
+    clock.lap("issues detected")
     shipments = _shipments(ship, found)
     del ship
+    clock.lap("frames finished")
     return Reconciliation(
         shipments=shipments,
         exceptions=exceptions,
@@ -305,6 +315,20 @@ def reconcile(
         weight_unit_source=unit_source,
         weight_inference=inference,
     )
+
+
+class _Clock:
+    """Logs how long each step took (``okc_recon`` logger, DEBUG)."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        logger.debug(
+            "reconcile: %s in %.2f s (%.2f s so far)", step, now - self.last, now - self.started
+        )
+        self.last = now
 
 
 def _shipments(ship: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:

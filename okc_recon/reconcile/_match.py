@@ -32,6 +32,7 @@ __all__ = [
     "cents",
     "classify_fulfillments",
     "div_half_up",
+    "invoice_id",
     "invoices_table",
     "match_lines",
     "money",
@@ -186,7 +187,7 @@ def classify_fulfillments(fulfillments: pl.LazyFrame, rules: Rules, window: Wind
     return pl.concat([single, shared, unkeyed], how="vertical")
 
 
-def _invoice_id() -> pl.Expr:
+def invoice_id() -> pl.Expr:
     # Postage-tool exports have no invoice number: their file stands for the invoice.
     return pl.concat_str(
         [
@@ -200,10 +201,13 @@ def _invoice_id() -> pl.Expr:
     )
 
 
-def invoices_table(lines: pl.LazyFrame) -> pl.LazyFrame:
+def invoices_table(lines: pl.DataFrame, inv_id: pl.Series) -> pl.DataFrame:
     """One row per invoice (``_inv_id``) with ``_inv_rank``: 0 for the earliest invoice."""
     return (
-        lines.group_by("_inv_id")
+        lines.lazy()
+        .select("invoice_number", "invoice_date", "account_number")
+        .with_columns(_inv_id=inv_id)
+        .group_by("_inv_id")
         .agg(
             pl.col("invoice_number").first(),
             pl.col("invoice_date").min(),
@@ -212,6 +216,7 @@ def invoices_table(lines: pl.LazyFrame) -> pl.LazyFrame:
         .sort(["invoice_date", "_inv_id"], nulls_last=True)
         .with_row_index("_inv_rank")
         .with_columns(pl.col("_inv_rank").cast(pl.Int64))
+        .collect()
     )
 
 
@@ -252,6 +257,7 @@ def _scatter(
 
 def match_lines(
     lines: pl.DataFrame,
+    inv_id: pl.Series,
     base: pl.DataFrame,
     invoices: pl.DataFrame,
     rules: Rules,
@@ -259,17 +265,17 @@ def match_lines(
 ) -> pl.DataFrame:
     """Every invoice line, in input order, with its shipment and the flags the issues use.
 
-    ``base`` holds the shipments: ``_sid`` (their row number), ``tracking_key``, ``_period``.
-    Returns the line columns issues read plus ``_line``, ``_sid`` (null when the line bills
-    no shipment), ``match_via``, ``period``, ``duplicate``, ``_claim``, ``_cents``,
-    ``_inv_rank``, ``_pkg`` (an integer package id) and weights in pounds. Tracking numbers
-    are hashed once (the alternate key only for lines their own number did not match); the
-    rest works on integers, and the rare cases (alternate keys, several transportation lines
-    of a package on one invoice) on their own small subsets.
+    ``inv_id`` is each line's invoice id (:func:`invoice_id`). ``base`` holds the
+    shipments: ``_sid`` (their row number), ``tracking_key``, ``_period``. Returns the line
+    columns issues read plus ``_line``, ``_sid`` (null when the line bills no shipment),
+    ``match_via``, ``period``, ``duplicate``, ``_claim``, ``_cents``, ``_inv_rank``, ``_pkg``
+    (an integer package id) and weights in pounds. Tracking numbers are hashed once (the
+    alternate key only for lines their own number did not match); the rest works on
+    integers, and the rare cases (alternate keys, several transportation lines of a package
+    on one invoice) on their own small subsets.
     """
     height = lines.height
     frame = lines.select(_LINE_COLUMNS).with_row_index("_line")
-    inv_id = lines.select(_invoice_id()).to_series()
     inv_rank = inv_id.replace_strict(
         invoices.get_column("_inv_id"), invoices.get_column("_inv_rank"), default=None
     ).alias("_inv_rank")
@@ -290,7 +296,15 @@ def match_lines(
     sid2 = _scatter(height, by_alt.get_column("_line"), by_alt.get_column("_sid").alias("_sid2"))
     sid = sid1.fill_null(sid2).alias("_sid")
     period = base.get_column("_period").gather(sid).alias("_p")
-    frame = frame.with_columns(inv_rank, sid1, sid2, sid, period)
+    frame = frame.with_columns(
+        inv_rank,
+        sid1,
+        sid2,
+        sid,
+        period,
+        # one unit lookup for both weights (to_pounds would look it up per column)
+        _lb_per_unit=to_pounds(pl.lit(1.0), pl.col("weight_unit")),
+    )
 
     hit1 = pl.col("_sid1").is_not_null()
     hit2 = pl.col("_sid2").is_not_null()
@@ -314,8 +328,8 @@ def match_lines(
         period=pl.coalesce(pl.col("_p"), line_period),
         _cents=cents(pl.col("amount")),
         _ship=(pl.col("charge_category") == "shipment").fill_null(False),
-        _billed_lb=to_pounds(pl.col("billed_weight"), pl.col("weight_unit")),
-        _entered_lb=to_pounds(pl.col("entered_weight"), pl.col("weight_unit")),
+        _billed_lb=pl.col("billed_weight") * pl.col("_lb_per_unit"),
+        _entered_lb=pl.col("entered_weight") * pl.col("_lb_per_unit"),
         _dim=pl.col("rated_on_dim").fill_null(False),
         # A package: the shipment's own when the line's number is the shipment's; another
         # package of it (multi-piece) when it came through the alternate key.
@@ -325,7 +339,7 @@ def match_lines(
         .then(pl.col("tracking_key").hash() | _ALT_PACKAGE)
         .when(hit2)
         .then(pl.col("_sid2").cast(pl.UInt64)),
-    ).drop("_sid1", "_sid2", "_p")
+    ).drop("_sid1", "_sid2", "_p", "_lb_per_unit")
 
     # Duplicate billing. (a) a package's shipment-category charges on more than one invoice:
     # every invoice after its earliest is a copy. (b) one invoice (one file of it) billing the
