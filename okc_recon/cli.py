@@ -684,11 +684,20 @@ def _run_report(run: object) -> list[str]:
     if outputs is not None:
         lines += ["", "Written:"]
         lines += [f"  {what:<16}{where}" for what, where in outputs.items()]
+    if run.snapshot is not None:
+        lines.append(f"  reproduced from snapshot {run.snapshot.snapshot_id}")
+    elif run.snapshot_id:
+        lines.append(
+            f"  snapshot        {run.snapshot_id} (okc-recon run --from-snapshot "
+            f"{run.snapshot_id} --out DIR writes this month's workbook again)"
+        )
     return lines
 
 
 @cli.command("run")
-@click.option("--month", required=True, metavar="YYYY-MM", help="The month to reconcile.")
+@click.option(
+    "--month", metavar="YYYY-MM", help="The month to reconcile (with --from-snapshot: its own)."
+)
 @click.option(
     "--invoices",
     "invoice_paths",
@@ -711,8 +720,11 @@ def _run_report(run: object) -> list[str]:
 @click.option(
     "--from-snapshot",
     metavar="ID",
-    help="Take the fulfillments from this snapshot of the local cache instead of pulling.",
+    help="Reproduce a past run from its snapshot in the local cache (fulfillments, invoice "
+    "files, month, as-of date) instead of pulling.",
 )
+@click.option("--no-cache", is_flag=True, help="Do not use the local cache (OKC_CACHE_DIR).")
+@click.option("--refresh", is_flag=True, help="Re-fetch everything (and update the cache).")
 @click.option(
     "--rules",
     "rules_path",
@@ -734,11 +746,13 @@ def _run_report(run: object) -> list[str]:
 @click.pass_context
 def run_command(
     ctx: click.Context,
-    month: str,
+    month: str | None,
     invoice_paths: tuple[str, ...],
     out: str,
     sandbox: bool,
     from_snapshot: str | None,
+    no_cache: bool,
+    refresh: bool,
     rules_path: str | None,
     grace_days: int | None,
     as_of: str | None,
@@ -748,8 +762,10 @@ def run_command(
     """The monthly job: pull the month and the one before, check, reconcile, write --out.
 
     Real OKC credentials come from OKC_* variables or .env; without them it refuses unless
-    --sandbox. Exit 0 clean, 1 when there are exceptions or error-severity checks failed,
-    2 on usage, configuration, credential or input errors.
+    --sandbox. Pulls go through the local cache, and the run records a snapshot of what it
+    used (its id is printed); --from-snapshot ID writes that month's workbook again with
+    identical cell values. Exit 0 clean, 1 when there are exceptions or error-severity checks
+    failed, 2 on usage, configuration, credential or input errors.
     """
     from okc_recon.config import Settings
     from okc_recon.monthly import run_month
@@ -757,8 +773,12 @@ def run_command(
 
     if sandbox and from_snapshot:
         raise click.UsageError("--sandbox pulls fresh data; --from-snapshot reuses a pull")
-    if not invoice_paths and not sandbox:
+    if not month and not from_snapshot:
+        raise click.UsageError("which month? give --month YYYY-MM")
+    if not invoice_paths and not (sandbox or from_snapshot):
         raise click.UsageError("give the month's invoices with --invoices DIR")
+    if no_cache and (refresh or from_snapshot):
+        raise click.UsageError("--no-cache leaves the cache out: no --refresh or --from-snapshot")
     settings = Settings.from_env()
     rules = Rules.from_toml(rules_path) if rules_path else Rules()
     if weight_unit:
@@ -772,6 +792,8 @@ def run_command(
         sandbox=bool(sandbox),
         grace_days=grace_days,
         as_of=as_of,
+        store=False if no_cache else None,
+        refresh=refresh,
         progress=not (no_progress or ctx.obj.get("quiet")),
         from_snapshot=from_snapshot,
     )

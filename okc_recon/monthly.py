@@ -16,13 +16,17 @@ that shows itself in a notebook; a step runs the steps it needs when they have n
 
 Periods (SPEC §6): the pull takes the fulfillments picked up (else created) from the first
 day of the month before to the month's last day (UTC dates). OKC documents no date filter on
-its list, so the list is walked and the records are selected here; ``server_filter=True``
-lets a server that understands ``q`` date ranges (the sandbox does) send less, and the local
-selection still decides. Invoices are those dated from the month's first day to
-``invoice_grace_days`` (default 45) after its end; an invoice's date is the latest date on
-its lines, so a postage statement that starts a few days before the month counts as the
-statement it is. ``as_of`` (default: the earlier of today and the end of the invoice window)
-dates the checks and the reconciliation and is recorded.
+its list, so the whole list is walked — through the local cache, which re-reads only what
+changed when ``Settings.q_ranges`` (``OKC_Q_RANGES=1``) says the server filters ``q`` ranges
+on ``updated_at`` (the sandbox does) — and the records are selected here. Invoices are those
+dated from the month's first day to ``invoice_grace_days`` (default 45) after its end; an
+invoice's date is the latest date on its lines, so a postage statement that starts a few days
+before the month counts as the statement it is. ``as_of`` (default: the earlier of today and
+the end of the invoice window) dates the checks and the reconciliation and is recorded.
+
+A run that pulled through the cache records a snapshot of the record versions and invoice
+files it used; ``MonthlyRun.prepare(from_snapshot=ID)`` (``okc-recon run --from-snapshot
+ID``) reproduces that month's workbook with identical cell values.
 
 With no OKC credentials (``OKC_ACCESS_TOKEN``, or ``OKC_USERNAME`` + ``OKC_PASSWORD``) and
 ``sandbox`` not refused, the run pulls from the embedded sandbox — generated data, never OK
@@ -32,6 +36,7 @@ Capsule's — and says so loudly: a log warning, and a banner in every display o
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import html
 import json
 import logging
@@ -54,6 +59,8 @@ if TYPE_CHECKING:
     from okc_recon.checks import CheckReport
     from okc_recon.reconcile import Reconciliation, Rules
     from okc_recon.runinfo import RunInfo
+    from okc_recon.sandbox import Sandbox
+    from okc_recon.store import Snapshot, Store
 
 __all__ = [
     "SANDBOX_BANNER",
@@ -348,28 +355,33 @@ class MonthlyRun:
         *,
         settings: Settings,
         rules: Rules,
-        sandbox: bool,
+        sandbox: bool | Sandbox,
         invoices: tuple[Path, ...],
         as_of: date,
-        server_filter: bool = False,
+        store: Store | bool | None = None,
+        refresh: bool = False,
         progress: bool = True,
-        from_snapshot: str | None = None,
+        snapshot: Snapshot | None = None,
     ) -> None:
         self.period = period
         self.settings = settings
         self.rules = rules
-        self.sandbox = sandbox
+        self.sandbox = sandbox is not False
         self.invoice_paths = invoices
         self.as_of = as_of
-        self.server_filter = server_filter
+        self.refresh = refresh
         self.progress = progress
-        self.from_snapshot = from_snapshot
+        self.snapshot = snapshot  # the snapshot this run reproduces
         self.pulled: PulledMonth | None = None
         self.invoices: InvoiceWindow | None = None
         self.checks: CheckReport | None = None
         self.recon: Reconciliation | None = None
         self.outputs: RunOutputs | None = None
         self.run_info: RunInfo | None = None
+        self.snapshot_id: str | None = snapshot.snapshot_id if snapshot is not None else None
+        self._sandbox = sandbox if not isinstance(sandbox, bool) else None
+        self._store_option = store
+        self._store: Store | None = None  # the cache the pull used, resolved when it runs
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     @property
@@ -381,15 +393,16 @@ class MonthlyRun:
     @classmethod
     def prepare(
         cls,
-        month: str,
+        month: str | None = None,
         *,
         invoices: str | Path | Iterable[str | Path] | None = None,
         settings: Settings | None = None,
         rules: Rules | str | Path | None = None,
-        sandbox: bool | None = None,
+        sandbox: bool | Sandbox | None = None,
         grace_days: int | None = None,
         as_of: date | str | None = None,
-        server_filter: bool = False,
+        store: Store | bool | None = None,
+        refresh: bool = False,
         progress: bool = True,
         from_snapshot: str | None = None,
     ) -> MonthlyRun:
@@ -397,25 +410,50 @@ class MonthlyRun:
 
         - ``invoices``: invoice files or folders (any mix of carriers). With the sandbox and
           no invoices, the sandbox's own invoices for the month are written to a scratch
-          folder and read.
+          folder and read; from a snapshot, the files it recorded (checked unchanged).
         - ``settings``: default :meth:`Settings.from_env` (``OKC_*`` variables, ``.env``).
         - ``rules``: a :class:`~okc_recon.Rules`, or the path of a rules TOML file.
         - ``sandbox``: ``None`` uses the embedded sandbox when no credentials are set (and
-          says so loudly), ``True`` always, ``False`` never (no credentials is then an error).
+          says so loudly), ``True`` always, ``False`` never (no credentials is then an
+          error); a :class:`~okc_recon.sandbox.Sandbox` of your own (a world, faults) is used
+          as it is.
         - ``grace_days``: days after the month's end an invoice may be dated (default the
           rules' ``invoice_grace_days``, 45).
         - ``as_of``: the date of the run (default: the earlier of today and the end of the
           invoice window).
-        - ``server_filter``: let the server filter the list walk by date (``q`` ranges; OKC
-          documents none, the sandbox has them); the local selection still decides.
-        - ``from_snapshot``: take the fulfillments from this snapshot of the local cache
-          instead of pulling (reproduces a past run).
+        - ``store``, ``refresh``: the local cache, as for :func:`~okc_recon.pull_fulfillments`
+          (by default ``OKC_CACHE_DIR`` for the real API, none for the sandbox). A run that
+          pulled through a cache records a snapshot of what it used when it writes.
+        - ``from_snapshot``: reproduce a past run: its fulfillments, invoice files, month and
+          as-of date come from this snapshot of the cache (``month`` may be left out).
 
         >>> run = MonthlyRun.prepare("2025-10", invoices="invoices/2025-10")  # doctest: +SKIP
         """
         from okc_recon.reconcile import Rules
 
         settings = settings if settings is not None else Settings.from_env()
+        snapshot = None
+        recorded: Mapping[str, Any] = {}
+        if from_snapshot is not None:
+            if sandbox:
+                raise ConfigError("a run from a snapshot pulls nothing: leave the sandbox out")
+            snapshot = _load_snapshot(from_snapshot, store, settings)
+            recorded = snapshot.settings
+            if month is not None and month.strip() != recorded.get("month", snapshot.label):
+                raise ConfigError(
+                    f"snapshot {from_snapshot} is of {recorded.get('month', snapshot.label)}, "
+                    f"not {month}"
+                )
+            month = str(recorded.get("month", snapshot.label))
+            if as_of is None and recorded.get("as_of"):
+                as_of = str(recorded["as_of"])
+            if grace_days is None and recorded.get("invoice_grace_days") is not None:
+                grace_days = int(recorded["invoice_grace_days"])
+            if invoices is None:
+                snapshot.verify_invoice_files()
+                invoices = [path for path, _ in snapshot.invoice_files]
+        if month is None:
+            raise ConfigError("which month? give it as YYYY-MM (e.g. 2025-10)")
         if rules is None:
             rules = Rules()
         elif not isinstance(rules, Rules):
@@ -426,25 +464,36 @@ class MonthlyRun:
             rules = rules.replace(invoice_grace_days=grace_days)
         period = Period.of(month, grace_days=rules.invoice_grace_days)
 
-        if from_snapshot is not None:
+        use_sandbox: bool | Sandbox
+        if snapshot is not None:
             use_sandbox = False
         elif sandbox is None:
             use_sandbox = not settings.has_credentials
         else:
-            use_sandbox = bool(sandbox)
-        if not use_sandbox and not settings.has_credentials and from_snapshot is None:
+            use_sandbox = sandbox
+        if use_sandbox is False and not settings.has_credentials and snapshot is None:
             raise ConfigError(
                 "no OKC credentials: set OKC_ACCESS_TOKEN, or OKC_USERNAME and OKC_PASSWORD "
                 "(in the environment or a .env file), or run against the sandbox "
                 "(--sandbox, SANDBOX=1, sandbox=True)"
             )
-        if use_sandbox:
+        if use_sandbox is not False:
             log.warning("%s The run pulls from the embedded sandbox.", SANDBOX_BANNER)
 
         paths = _paths(invoices)
         for path in paths:
             if not path.exists():
                 raise ConfigError(f"invoices: {path} does not exist")
+        if snapshot is not None:
+            rules_then = recorded.get("rules")
+            if isinstance(rules_then, dict) and rules_then != rules.describe():
+                changed = sorted(k for k, v in rules.describe().items() if rules_then.get(k) != v)
+                log.warning(
+                    "snapshot %s was reconciled with other rules (%s differ): the results "
+                    "may differ from the original run",
+                    snapshot.snapshot_id,
+                    ", ".join(changed),
+                )
         return cls(
             period,
             settings=settings,
@@ -452,9 +501,10 @@ class MonthlyRun:
             sandbox=use_sandbox,
             invoices=paths,
             as_of=_as_of(as_of, period),
-            server_filter=server_filter,
+            store=store,
+            refresh=refresh,
             progress=progress,
-            from_snapshot=from_snapshot,
+            snapshot=snapshot,
         )
 
     # -- steps ---------------------------------------------------------------------------------
@@ -465,12 +515,15 @@ class MonthlyRun:
         Raises :class:`~okc_recon.errors.PullError` when the pull could not return every
         record: a month reconciled against part of OKC's data would be wrong.
         """
-        if self.from_snapshot is not None:
-            self.pulled = self._from_snapshot(self.from_snapshot)
+        if self.snapshot is not None:
+            self.pulled = self._from_snapshot(self.snapshot)
         elif self.sandbox:
             from okc_recon.sandbox import Sandbox
 
-            with Sandbox(port=0) as box:
+            # a sandbox given to prepare() is the caller's: started if need be, never stopped
+            box = self._sandbox or Sandbox(port=0)
+            try:
+                box.start()
                 log.warning("sandbox serving %s (generated data)", box.base_url)
                 settings = self.settings.replace(
                     base_url=box.base_url,
@@ -480,6 +533,9 @@ class MonthlyRun:
                     page_size=250,
                 )
                 self.pulled = self._pull(settings, f"the embedded sandbox at {box.base_url}")
+            finally:
+                if self._sandbox is None:
+                    box.stop()
         else:
             self.pulled = self._pull(self.settings, f"OKC at {self.settings.base_url}")
         log.info("%s", self.pulled.summary())
@@ -571,10 +627,11 @@ class MonthlyRun:
         """Write the workbook, GX Data Docs, the frames as Parquet and ``run-info.json``.
 
         Into ``out``: ``reconciliation-YYYY-MM.xlsx``, ``data-docs/index.html``,
-        ``frames/<frame>.parquet`` (see :data:`PARQUET_FRAMES`) and ``run-info.json``.
+        ``frames/<frame>.parquet`` (see :data:`PARQUET_FRAMES`) and ``run-info.json``. A run
+        that pulled through the local cache first records a snapshot of what it used (its id
+        is in the workbook's Run info and in ``run-info.json``).
         """
         from okc_recon.excel import write_workbook
-        from okc_recon.runinfo import RunInfo
 
         folder = Path(out)
         try:
@@ -585,7 +642,7 @@ class MonthlyRun:
         invoices = self.invoices or self.read_invoices()
         checks = self.checks or self.check()
         recon = self.recon or self.reconcile()
-        info = self._run_info(RunInfo, pulled, invoices, checks, recon)
+        info = self._run_info(pulled, invoices, checks, recon)
         workbook = write_workbook(
             recon,
             folder / f"reconciliation-{self.period.month}.xlsx",
@@ -610,7 +667,11 @@ class MonthlyRun:
             "parquet": {k: str(v.relative_to(folder)) for k, v in parquet.items()},
         }
         record["sandbox"] = self.sandbox
-        record["snapshot_id"] = pulled.snapshot_id
+        record["snapshot_id"] = self.snapshot_id
+        record["cache"] = str(self._store.path) if self._store is not None else None
+        if self.snapshot is not None:
+            record["reproduced_from_snapshot"] = self.snapshot.snapshot_id
+            record["reproduced_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
         record["exit_code"] = self.exit_code
         run_info_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         self.run_info = info
@@ -644,7 +705,7 @@ class MonthlyRun:
             ("fulfillments from", "the embedded sandbox" if self.sandbox else self._okc_source()),
             (
                 "pull window",
-                f"{self.period.pull_from} to {self.period.last} (pickup, else created)",
+                f"{self.period.pull_from} to {self.period.last} (pickup, else creation)",
             ),
             ("invoice window", f"{self.period.first} to {self.period.invoices_to}"),
             ("as of", self.as_of.isoformat()),
@@ -653,6 +714,7 @@ class MonthlyRun:
             ("invoices read", self.invoices.summary() if self.invoices else "not run yet"),
             ("checks", self.checks.describe() if self.checks else "not run yet"),
             ("reconcile", _recon_line(self.recon) if self.recon else "not run yet"),
+            ("snapshot", self.snapshot_id or "none (no local cache used)"),
             ("outputs", str(self.outputs.folder) if self.outputs else "not written yet"),
         ]
 
@@ -671,47 +733,43 @@ class MonthlyRun:
     # -- internals -----------------------------------------------------------------------------
 
     def _okc_source(self) -> str:
-        if self.from_snapshot is not None:
-            return f"snapshot {self.from_snapshot} of the local cache"
+        if self.snapshot is not None:
+            return f"snapshot {self.snapshot.snapshot_id} of the local cache"
         return f"OKC at {self.settings.base_url}"
 
     def _pull(self, settings: Settings, source: str) -> PulledMonth:
-        import polars as pl
-
         from okc_recon.api import pull_fulfillments
+        from okc_recon.store import resolve_store
 
-        period = self.period
-        if self.server_filter:
-            window = f"[{period.pull_from} TO {period.last + timedelta(days=1)}}}"
-            queries: list[str | None] = [f"pickup_date:{window}", f"created_at:{window}"]
-        else:
-            queries = [None]
-        results = []
-        for q in queries:
-            result = pull_fulfillments(
-                settings=settings, all=q is None, q=q, progress=self.progress
-            )
-            results.append(result.raise_for_failures())
-        frame = pl.concat([r.fulfillments for r in results], how="vertical")
-        rejected = pl.concat([r.rejected for r in results], how="vertical")
-        if len(results) > 1:
-            frame = frame.unique("fulfillment_id", keep="first", maintain_order=True)
-            rejected = rejected.unique(maintain_order=True)
-        walked = sum(r.records for r in results)
+        self._store = resolve_store(self._store_option, settings, auto=True)
+        result = pull_fulfillments(
+            settings=settings,
+            all=True,
+            progress=self.progress,
+            store=self._store if self._store is not None else False,
+            refresh=self.refresh,
+        ).raise_for_failures()
         return PulledMonth(
-            fulfillments=select_period(frame, period),
-            rejected=select_rejected(rejected, period),
-            period=period,
+            fulfillments=select_period(result.fulfillments, self.period),
+            rejected=select_rejected(result.rejected, self.period),
+            period=self.period,
             source=source,
             base_url=settings.base_url,
             sandbox=self.sandbox,
-            walked=walked,
-            pulls=tuple(results),
+            walked=result.records,
+            pulls=(result,),
         )
 
-    def _from_snapshot(self, snapshot_id: str) -> PulledMonth:
-        raise ConfigError(
-            f"cannot load snapshot {snapshot_id!r}: this installation has no local cache"
+    def _from_snapshot(self, snapshot: Snapshot) -> PulledMonth:
+        return PulledMonth(
+            fulfillments=select_period(snapshot.fulfillments, self.period),
+            rejected=select_rejected(snapshot.rejected, self.period),
+            period=self.period,
+            source=f"snapshot {snapshot.snapshot_id} ({snapshot.base_url})",
+            base_url=snapshot.base_url,
+            sandbox=False,
+            walked=len(snapshot.records),
+            snapshot_id=snapshot.snapshot_id,
         )
 
     def _sandbox_invoices(self) -> Path:
@@ -757,13 +815,18 @@ class MonthlyRun:
 
     def _run_info(
         self,
-        run_info_class: type[RunInfo],
         pulled: PulledMonth,
         invoices: InvoiceWindow,
         checks: CheckReport,
         recon: Reconciliation,
     ) -> RunInfo:
-        from okc_recon.runinfo import InputFile
+        """The run's record; with a cache, the snapshot is taken here and named in it.
+
+        Reproducing a snapshot gives back the original run's record (when, from where,
+        settings) so the workbook is the one the original run wrote; should anything the
+        data decides come out different, the new record is used and a note says so.
+        """
+        from okc_recon.runinfo import InputFile, RunInfo
 
         notes = []
         if self.sandbox:
@@ -775,18 +838,15 @@ class MonthlyRun:
             "fulfillments source": pulled.source,
             **recon.rules.describe(),
         }
-        if pulled.snapshot_id:
-            settings["snapshot"] = pulled.snapshot_id
-        return run_info_class.create(
+        rejected_lines = int(invoices.left_out["lines"].sum()) if invoices.left_out.height else 0
+        info = RunInfo.create(
             settings=self.settings.replace(base_url=pulled.base_url or self.settings.base_url),
             input_files=InputFile.from_invoice_files(invoices.files),
             rows_in={
                 "fulfillments": pulled.fulfillments.height,
                 "rejected fulfillment records": pulled.rejected.height,
                 "invoice lines": invoices.lines.height,
-                "invoice lines left out (outside the window)": int(invoices.left_out["lines"].sum())
-                if invoices.left_out.height
-                else 0,
+                "invoice lines left out (outside the window)": rejected_lines,
                 "rejected invoice lines": invoices.rejected.height,
             },
             rows_out={
@@ -802,6 +862,71 @@ class MonthlyRun:
             as_of=recon.as_of,
             notes=notes,
         )
+        if self.snapshot is not None:
+            return _reproduced(info, self.snapshot)
+        if self._store is not None and pulled.pulls and self.snapshot_id is None:
+            self.snapshot_id = self._store.snapshot(
+                self.period.month,
+                pulled.pulls[0],
+                invoice_files=invoices.files,
+                settings={
+                    "month": self.period.month,
+                    "as_of": self.as_of.isoformat(),
+                    "invoice_grace_days": self.rules.invoice_grace_days,
+                    "rules": recon.rules.describe(),
+                    "run_info": info.to_dict(),
+                },
+            )
+            log.info("snapshot %s of the run recorded in %s", self.snapshot_id, self._store.path)
+        if self.snapshot_id is not None:
+            info = info.replace(settings={**info.settings, "snapshot": self.snapshot_id})
+        return info
+
+
+def _reproduced(fresh: RunInfo, snapshot: Snapshot) -> RunInfo:
+    """The original run's record when this reproduction agrees with it (see ``_run_info``)."""
+    from okc_recon.runinfo import RunInfo
+
+    recorded = snapshot.settings.get("run_info")
+    if not isinstance(recorded, dict):
+        return fresh.replace(settings={**fresh.settings, "snapshot": snapshot.snapshot_id})
+    original = RunInfo.from_dict(recorded)
+    derived = ("rows_in", "rows_out", "weight_unit", "period", "as_of", "input_files")
+    differs = [name for name in derived if getattr(original, name) != getattr(fresh, name)]
+    # where the API was and how hard to try do not change results; the rules and windows do
+    ignored = {f.name for f in dataclasses.fields(Settings)} | {"fulfillments source"}
+    differs += sorted(
+        k for k, v in fresh.settings.items() if k not in ignored and original.settings.get(k) != v
+    )
+    if not differs:
+        # the recorded values, in the order this run lists them (the cache sorts its JSON)
+        return original.replace(
+            rows_in=fresh.rows_in,
+            rows_out=fresh.rows_out,
+            settings={**original.settings, "snapshot": snapshot.snapshot_id},
+        )
+    log.warning(
+        "the reproduction of snapshot %s differs from the original run in: %s",
+        snapshot.snapshot_id,
+        ", ".join(differs),
+    )
+    note = (
+        f"reproduced from snapshot {snapshot.snapshot_id} of {snapshot.created_at:%Y-%m-%d}; "
+        f"differs from the original run in: {', '.join(differs)}"
+    )
+    return fresh.replace(
+        settings={**fresh.settings, "snapshot": snapshot.snapshot_id},
+        notes=(*fresh.notes, note),
+    )
+
+
+def _load_snapshot(snapshot_id: str, store: Store | bool | None, settings: Settings) -> Snapshot:
+    from okc_recon.store import Store
+
+    if store is False:
+        raise ConfigError("a run from a snapshot needs the local cache (store=False was given)")
+    cache = store if isinstance(store, Store) else Store.for_settings(settings)
+    return cache.load_snapshot(snapshot_id)
 
 
 def _recon_line(recon: Reconciliation) -> str:
@@ -853,16 +978,17 @@ def select_rejected(rejected: pl.DataFrame, period: Period) -> pl.DataFrame:
 
 
 def run_month(
-    month: str,
+    month: str | None = None,
     *,
     invoices: str | Path | Iterable[str | Path] | None = None,
     out: str | Path,
     settings: Settings | None = None,
     rules: Rules | str | Path | None = None,
-    sandbox: bool | None = None,
+    sandbox: bool | Sandbox | None = None,
     grace_days: int | None = None,
     as_of: date | str | None = None,
-    server_filter: bool = False,
+    store: Store | bool | None = None,
+    refresh: bool = False,
     progress: bool = True,
     from_snapshot: str | None = None,
 ) -> MonthlyRun:
@@ -883,7 +1009,8 @@ def run_month(
         sandbox=sandbox,
         grace_days=grace_days,
         as_of=as_of,
-        server_filter=server_filter,
+        store=store,
+        refresh=refresh,
         progress=progress,
         from_snapshot=from_snapshot,
     )
