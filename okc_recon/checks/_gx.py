@@ -150,17 +150,12 @@ def run_suite(
     ``unexpected_count``, ``unexpected_percent``, ``rows`` (0-based positions of the
     failing rows) and ``exception`` (a message when GX could not evaluate the check).
     """
-    gx = _gx()
-    ctx = _context()
+    _context()
     with _lock, _quiet_gx():
-        suite = ctx.suites.add_or_update(suite_of(name, checks, limits))
-        definition = gx.ValidationDefinition(name=name, data=_state["batches"][name], suite=suite)
-        definition = ctx.validation_definitions.add_or_update(definition)
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format=_RESULT_FORMAT)
-        # The ephemeral context keeps every result in memory; this process's copy is ours.
-        store = ctx.validation_results_store
-        for key in store.list_keys():
-            store.remove_key(key)
+        # Batch.validate rather than a ValidationDefinition: a definition stores every result
+        # in the context, serialising each unexpected value (seconds per million failures).
+        batch = _state["batches"][name].get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(suite_of(name, checks, limits), result_format=_RESULT_FORMAT)
     outcomes: dict[str, dict[str, Any]] = {}
     for item in result.results:
         check_name = str((item.expectation_config.meta or {}).get("okc_recon_check"))
@@ -171,7 +166,7 @@ def run_suite(
             "element_count": res.get("element_count"),
             "unexpected_count": res.get("unexpected_count"),
             "unexpected_percent": res.get("unexpected_percent"),
-            "rows": [int(i) for i in res.get("unexpected_index_list") or ()],
+            "rows": res.get("unexpected_index_list") or [],  # RangeIndex: row positions
             "exception": (item.exception_info or {}).get("exception_message") if raised else None,
         }
     return SuiteRun(name, result), outcomes
