@@ -171,3 +171,16 @@ def test_which_store_a_pull_uses(tmp_path: Path) -> None:
 )
 def test_loopback(url: str, loopback: bool) -> None:
     assert is_loopback(url) is loopback
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("1", True), ("yes", True), ("off", False), ("0", False)]
+)
+def test_q_ranges_setting(raw: str, value: bool) -> None:
+    assert Settings.from_env({"OKC_Q_RANGES": raw}, env_file=None).q_ranges is value
+    assert Settings.from_env({}, env_file=None).q_ranges is False
+
+
+def test_q_ranges_setting_refuses_other_words() -> None:
+    with pytest.raises(ConfigError, match="OKC_Q_RANGES must be 1 or 0"):
+        Settings.from_env({"OKC_Q_RANGES": "maybe"}, env_file=None)
