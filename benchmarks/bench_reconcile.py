@@ -251,7 +251,7 @@ def pandas_matching(fulfillments: pl.DataFrame, lines: pl.DataFrame) -> dict[str
         "charge_type",
         cents=(pl.col("amount") * 100).cast(pl.Int64),
     ).to_pandas()
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), _cpu_seconds()
     shipments = (
         f[f["tracking_key"].notna()]
         .sort_values(["created_at", "fulfillment_id"])
@@ -281,6 +281,7 @@ def pandas_matching(fulfillments: pl.DataFrame, lines: pl.DataFrame) -> dict[str
     result["variance"] = result["carrier_total"] - result["okc"]
     unmatched = int(matched["shipment_key"].isna().sum())
     pandas_matching.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
+    pandas_matching.cpu_seconds = _cpu_seconds() - started_cpu  # type: ignore[attr-defined]
     return {
         "shipments": len(result),
         "unmatched": unmatched,
@@ -288,8 +289,19 @@ def pandas_matching(fulfillments: pl.DataFrame, lines: pl.DataFrame) -> dict[str
     }
 
 
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child(step: str, folder: str) -> None:
-    """Run one measured step in this (child) process and print its figures as JSON."""
+    """Run one measured step in this (child) process and print its figures as JSON.
+
+    Wall seconds are what the targets name; CPU seconds (user + system, every thread) are
+    printed too, since on a shared machine the wall time also measures the other tenants.
+    """
     import resource
 
     from okc_recon.reconcile import Rules, reconcile
@@ -297,12 +309,13 @@ def _child(step: str, folder: str) -> None:
     fulfillments = pl.read_parquet(Path(folder) / "fulfillments.parquet")
     lines = pl.read_parquet(Path(folder) / "lines.parquet")
     out: dict[str, object] = {}
+    cpu = _cpu_seconds()
     if step == "reconcile":
         started = time.perf_counter()
         # the default rules: the weight unit is inferred from the data, as a real run does
         recon = reconcile(fulfillments, lines, rules=Rules(), period="2025-10")
-        out["weight_unit"] = recon.weight_unit
         out["seconds"] = time.perf_counter() - started
+        out["weight_unit"] = recon.weight_unit
         out["shipments"] = recon.shipments.height
         out["exceptions"] = recon.exceptions.height
         out["by_code"] = dict(
@@ -314,9 +327,11 @@ def _child(step: str, folder: str) -> None:
         started = time.perf_counter()
         out["result"] = polars_matching(fulfillments, lines)
         out["seconds"] = time.perf_counter() - started
-    elif step == "pandas":
+    out["cpu_seconds"] = _cpu_seconds() - cpu
+    if step == "pandas":  # only its matching is timed, not the conversion to pandas
         out["result"] = pandas_matching(fulfillments, lines)
         out["seconds"] = pandas_matching.seconds  # type: ignore[attr-defined]
+        out["cpu_seconds"] = pandas_matching.cpu_seconds  # type: ignore[attr-defined]
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
     print(json.dumps(out))
 
@@ -357,36 +372,47 @@ def main(shipments: int = SHIPMENTS) -> list[Figure]:
         slow = _run("pandas", folder)
         if fast["result"] != slow["result"]:
             raise RuntimeError(f"polars and pandas disagree: {fast['result']} {slow['result']}")
-    seconds = float(full["seconds"])  # type: ignore[arg-type]
-    memory = float(full["peak_rss_gb"])  # type: ignore[arg-type]
-    ratio = float(slow["seconds"]) / float(fast["seconds"])  # type: ignore[arg-type]
+
+    def number(result: dict[str, object], key: str) -> float:
+        return float(result[key])  # type: ignore[arg-type]
+
+    seconds, memory = number(full, "seconds"), number(full, "peak_rss_gb")
+    ratio = number(slow, "seconds") / number(fast, "seconds")
+    full_size = shipments >= SHIPMENTS
     scale = f"{shipments:,} × {LINES_PER_SHIPMENT}"
     figures = [
         Figure(
             "reconcile",
-            f"reconcile() {scale} lines",
+            f"reconcile() {scale} lines, wall",
             seconds,
             "s",
             f"≤ {TIME_TARGET_S:g} s",
-            seconds <= TIME_TARGET_S if shipments >= SHIPMENTS else None,
+            seconds <= TIME_TARGET_S if full_size else None,
         ),
+        Figure("reconcile", "reconcile(), CPU (all threads)", number(full, "cpu_seconds"), "s"),
         Figure(
             "reconcile",
             "peak memory (reconcile subprocess)",
             memory,
             "GB",
             f"≤ {MEMORY_TARGET_GB:g} GB",
-            memory <= MEMORY_TARGET_GB if shipments >= SHIPMENTS else None,
+            memory <= MEMORY_TARGET_GB if full_size else None,
         ),
-        Figure("reconcile", "matching, polars", float(fast["seconds"]), "s"),  # type: ignore[arg-type]
-        Figure("reconcile", "matching, pandas", float(slow["seconds"]), "s"),  # type: ignore[arg-type]
+        Figure("reconcile", "matching, polars, wall", number(fast, "seconds"), "s"),
+        Figure("reconcile", "matching, pandas, wall", number(slow, "seconds"), "s"),
         Figure(
             "reconcile",
-            "matching speed-up vs pandas",
+            "matching speed-up vs pandas (wall)",
             ratio,
             "×",
             f"≥ {RATIO_TARGET:g}×",
             ratio >= RATIO_TARGET,
+        ),
+        Figure(
+            "reconcile",
+            "matching CPU, pandas ÷ polars",
+            number(slow, "cpu_seconds") / number(fast, "cpu_seconds"),
+            "×",
         ),
     ]
     print_table(figures)
