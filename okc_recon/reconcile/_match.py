@@ -63,9 +63,9 @@ class Window:
     prev_start: date | None = None
 
 
-def cents(money: pl.Expr) -> pl.Expr:
+def cents(amount: pl.Expr) -> pl.Expr:
     """A MONEY expression as whole cents (exact)."""
-    return (money * 100).cast(pl.Int64)
+    return (amount * 100).cast(pl.Int64)
 
 
 def money(cents_expr: pl.Expr) -> pl.Expr:
@@ -84,10 +84,12 @@ def div_half_up(value: pl.Expr, numerator: int, denominator: int) -> pl.Expr:
 
 
 def markup_ratio(markup: Decimal) -> tuple[int, int]:
-    """``1 / (1 + markup)`` as a fraction ``(numerator, denominator)`` of small integers."""
-    exact = markup.quantize(Decimal("0.000001"))
-    scaled = int(exact * 1_000_000)
-    return 1_000_000, 1_000_000 + scaled
+    """``1 / (1 + markup)`` as an exact fraction ``(numerator, denominator)``.
+
+    ``Rules`` allows at most six decimal places, so both stay small enough for ``Int64``.
+    """
+    top, bottom = markup.as_integer_ratio()
+    return bottom, bottom + top
 
 
 def _date_of(expr: pl.Expr) -> pl.Expr:

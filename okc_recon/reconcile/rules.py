@@ -193,6 +193,12 @@ class Rules:
             raise ConfigError("abs_tolerance and pct_tolerance must not be negative")
         if self.markup <= -1:
             raise ConfigError(f"markup must be above -1 (-100 %), got {self.markup}")
+        for name in ("markup", "pct_tolerance", "abs_tolerance"):
+            exponent = getattr(self, name).as_tuple().exponent
+            if isinstance(exponent, int) and exponent < -6:
+                raise ConfigError(
+                    f"{name} takes at most six decimal places, got {getattr(self, name)}"
+                )
         if self.weight_unit not in WEIGHT_UNITS:
             raise ConfigError(
                 f"weight_unit must be one of {', '.join(WEIGHT_UNITS)}, got {self.weight_unit!r}"

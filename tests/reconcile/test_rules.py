@@ -65,6 +65,7 @@ def test_numbers_are_taken_exactly_from_text_and_floats():
         ({"abs_tolerance": "-1"}, "must not be negative"),
         ({"markup": "-1"}, "markup"),
         ({"markup": "ten"}, "must be a number"),
+        ({"markup": "0.1234567"}, "six decimal places"),
         ({"weight_unit": "stone"}, "weight_unit"),
         ({"weight_pct_tolerance": -0.1}, "weight_pct_tolerance"),
         ({"unbilled_grace_days": 1.5}, "unbilled_grace_days"),
