@@ -371,18 +371,22 @@ def _shipments(ship: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
 def _unmatched(
     ship: pl.DataFrame, unmatched_lines: pl.DataFrame, rules: Rules, as_of: date
 ) -> pl.DataFrame:
-    carrier_side = unmatched_lines.lazy().select(
-        side=pl.lit("carrier"),
-        tracking_number="tracking_number",
-        tracking_key="tracking_key",
-        carrier="carrier",
-        fulfillment_id=pl.lit(None, dtype=pl.Utf8),
-        order_id=pl.lit(None, dtype=pl.Utf8),
-        invoice_number="invoice_number",
-        source_file="source_file",
-        source_line="source_line",
-        amount="amount",
-        reason="_reason",
+    carrier_side = (
+        unmatched_lines.lazy()
+        .sort("_line")
+        .select(
+            side=pl.lit("carrier"),
+            tracking_number="tracking_number",
+            tracking_key="tracking_key",
+            carrier="carrier",
+            fulfillment_id=pl.lit(None, dtype=pl.Utf8),
+            order_id=pl.lit(None, dtype=pl.Utf8),
+            invoice_number="invoice_number",
+            source_file="source_file",
+            source_line="source_line",
+            amount="amount",
+            reason="_reason",
+        )
     )
     days_since = (pl.lit(as_of) - pl.col("_pickup")).dt.total_days()
     okc_side = (

@@ -233,12 +233,13 @@ def _not_in_okc(unmatched_lines: pl.LazyFrame) -> pl.LazyFrame:
         unmatched_lines.filter(pl.col("_reason") == "not in OKC")
         .group_by("tracking_key")
         .agg(
-            tracking_number=pl.col("tracking_number").first(),
-            carrier=pl.col("carrier").first(),
-            service=pl.col("service").drop_nulls().first(),
+            # the first line's (these lines are few: sorting each group is cheap)
+            tracking_number=pl.col("tracking_number").sort_by("_line").first(),
+            carrier=pl.col("carrier").sort_by("_line").first(),
+            service=pl.col("service").sort_by("_line").drop_nulls().first(),
             ship_date=pl.col("ship_date").min(),
             delivery_date=pl.col("delivery_date").max(),
-            period=pl.col("period").first(),
+            period=pl.col("period").sort_by("_line").first(),
             _amount=pl.col("_cents").sum(),
             _rank=pl.col("_inv_rank").min(),
             _lines=pl.len(),
