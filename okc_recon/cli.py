@@ -798,6 +798,7 @@ def run_command(
         from_snapshot=from_snapshot,
     )
     click.echo("\n".join(_run_report(run)))
+    run.close()
     return run.exit_code
 
 
@@ -838,6 +839,7 @@ def demo_command(ctx: click.Context, out: str, no_progress: bool) -> int:
     assert run.invoices is not None
     key_path = run.invoices.folders[0].parent / "expected_exceptions.csv"
     key = pl.read_csv(key_path, schema_overrides={"tracking_number": pl.Utf8})
+    run.close()
     found = run.recon.exceptions.select("tracking_number", "issue_code").unique()
     missing = key.join(found, on=["tracking_number", "issue_code"], how="anti")
     extra = found.join(key, on=["tracking_number", "issue_code"], how="anti")

@@ -40,8 +40,11 @@ import dataclasses
 import html
 import json
 import logging
+import os
 import re
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -382,7 +385,8 @@ class MonthlyRun:
         self._sandbox = sandbox if not isinstance(sandbox, bool) else None
         self._store_option = store
         self._store: Store | None = None  # the cache the pull used, resolved when it runs
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._scratch: weakref.finalize[Any, Any] | None = None
+        self._scratch_dir = Path()
 
     @property
     def month(self) -> str:
@@ -663,8 +667,8 @@ class MonthlyRun:
         record = info.to_dict()
         record["outputs"] = {
             "workbook": workbook.name,
-            "data_docs": str(data_docs.relative_to(folder)) if data_docs else None,
-            "parquet": {k: str(v.relative_to(folder)) for k, v in parquet.items()},
+            "data_docs": os.path.relpath(data_docs, folder) if data_docs else None,
+            "parquet": {k: os.path.relpath(v, folder) for k, v in parquet.items()},
         }
         record["sandbox"] = self.sandbox
         record["snapshot_id"] = self.snapshot_id
@@ -684,6 +688,12 @@ class MonthlyRun:
         )
         log.info("wrote %s", self.outputs)
         return self.outputs
+
+    def close(self) -> None:
+        """Remove the scratch folder of the sandbox's invoices, if one was written (the
+        frames read from it stay). Also done when the run is garbage-collected."""
+        if self._scratch is not None:
+            self._scratch()
 
     # -- verdict and display -------------------------------------------------------------------
 
@@ -777,8 +787,11 @@ class MonthlyRun:
         from okc_recon.sandbox.sample_month import build_sample_month
 
         if self._scratch is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="okc-recon-sandbox-")
-        folder = Path(self._scratch.name)
+            folder = Path(tempfile.mkdtemp(prefix="okc-recon-sandbox-"))
+            # removed with the run (or by close()); no warning when the process ends first
+            self._scratch = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            self._scratch_dir = folder
+        folder = self._scratch_dir
         if not (folder / "invoices").is_dir():
             log.warning(
                 "no invoices given: reading the sandbox's own invoices for %s (generated data)",
