@@ -726,6 +726,11 @@ def _run_report(run: object) -> list[str]:
 @click.option("--no-cache", is_flag=True, help="Do not use the local cache (OKC_CACHE_DIR).")
 @click.option("--refresh", is_flag=True, help="Re-fetch everything (and update the cache).")
 @click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    help="The cache folder (default OKC_CACHE_DIR). The sandbox is never cached.",
+)
+@click.option(
     "--rules",
     "rules_path",
     type=click.Path(exists=True, dir_okay=False),
@@ -753,6 +758,7 @@ def run_command(
     from_snapshot: str | None,
     no_cache: bool,
     refresh: bool,
+    cache_dir: str | None,
     rules_path: str | None,
     grace_days: int | None,
     as_of: str | None,
@@ -767,6 +773,8 @@ def run_command(
     identical cell values. Exit 0 clean, 1 when there are exceptions or error-severity checks
     failed, 2 on usage, configuration, credential or input errors.
     """
+    from pathlib import Path
+
     from okc_recon.config import Settings
     from okc_recon.monthly import run_month
     from okc_recon.reconcile import Rules
@@ -777,9 +785,13 @@ def run_command(
         raise click.UsageError("which month? give --month YYYY-MM")
     if not invoice_paths and not (sandbox or from_snapshot):
         raise click.UsageError("give the month's invoices with --invoices DIR")
-    if no_cache and (refresh or from_snapshot):
-        raise click.UsageError("--no-cache leaves the cache out: no --refresh or --from-snapshot")
+    if no_cache and (refresh or from_snapshot or cache_dir):
+        raise click.UsageError(
+            "--no-cache leaves the cache out: no --refresh, --from-snapshot or --cache-dir"
+        )
     settings = Settings.from_env()
+    if cache_dir:
+        settings = settings.replace(cache_dir=Path(cache_dir).expanduser())
     rules = Rules.from_toml(rules_path) if rules_path else Rules()
     if weight_unit:
         rules = rules.replace(weight_unit=weight_unit)
