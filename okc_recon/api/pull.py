@@ -343,8 +343,10 @@ class _Gathered:
 
 
 class _OrderWriter:
-    """Commits per-order results as they arrive, a batch at a time (each batch one
-    transaction: a pull killed mid-way keeps every batch committed before)."""
+    """Commits per-order results as they arrive, a batch at a time: each batch is one
+    transaction (a pull killed mid-way keeps every batch committed before), written in a
+    worker thread while the requests go on (DuckDB works without the GIL), one at a time.
+    """
 
     def __init__(self, session: Session, *, every: float = 0.2, most: int = 500) -> None:
         from okc_recon.store._db import OrderBatch
@@ -354,18 +356,33 @@ class _OrderWriter:
         self._most = most
         self._new_batch = OrderBatch
         self._batch = OrderBatch()
+        self._writing: asyncio.Future[None] | None = None
         self.done: dict[str, tuple[list[Any], list[str | None]]] = {}
 
     def add(self, order_id: str, records: list[Any]) -> None:
         self._batch.orders.append((order_id, records))
-        if len(self._batch) >= self._most or time.monotonic() - self._batch.started >= self._every:
-            self.flush()
+        due = (
+            len(self._batch) >= self._most or time.monotonic() - self._batch.started >= self._every
+        )
+        if due and (self._writing is None or self._writing.done()):
+            if self._writing is not None:
+                self._writing.result()  # a failed write stops the pull here
+            batch, self._batch = self._batch, self._new_batch()
+            self._writing = asyncio.ensure_future(asyncio.to_thread(self._commit, batch))
 
-    def flush(self) -> None:
-        batch, self._batch = self._batch, self._new_batch()
+    def _commit(self, batch: Any) -> None:
         versions = self._session.put_orders(batch)
         for order_id, records in batch.orders:
             self.done[order_id] = (records, versions[order_id])
+
+    async def close(self) -> None:
+        """Wait for the write in progress, then commit what is left."""
+        if self._writing is not None:
+            # shielded: the session must not close under a write, even when cancelled
+            await asyncio.shield(self._writing)
+        batch, self._batch = self._batch, self._new_batch()
+        if len(batch):
+            self._commit(batch)
 
 
 async def _pull_orders_cached(
@@ -395,7 +412,7 @@ async def _pull_orders_cached(
             on_order=writer.add,
         )
     finally:
-        writer.flush()
+        await writer.close()
     gathered = _Gathered([], [], failures, orders_from_cache=len(cached))
     for order_id in ids:  # the requested order, as without the cache
         if order_id in cached:

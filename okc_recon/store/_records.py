@@ -88,6 +88,24 @@ def load_record(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
+_KEYS = pl.Struct(
+    {"id": pl.Utf8(), "order_id": pl.Utf8(), "status_id": pl.Utf8(), "updated_at": pl.Utf8()}
+)
+
+
+def _key_fields(texts: pl.Series) -> pl.DataFrame:
+    """``id``, ``order_id``, ``status_id``, ``updated_at`` of each record, as text."""
+    try:
+        # one pass of Polars' JSON reader over the batch (numbers come back as their text)
+        return texts.str.json_decode(_KEYS).struct.unnest()
+    except pl.exceptions.PolarsError:
+        # a key field holding an object or a list: read field by field, objects as JSON text
+        frame = pl.DataFrame({"t": texts})
+        return frame.select(
+            **{name: pl.col("t").str.json_path_match(f"$.{name}") for name in _KEYS.to_schema()}
+        )
+
+
 def batch_frame(records: Sequence[Any]) -> pl.DataFrame:
     """One row per storable record (:data:`BATCH_SCHEMA`): its position in ``records``, text,
     hash and key fields. Records that are not JSON objects have no row."""
@@ -100,18 +118,13 @@ def batch_frame(records: Sequence[Any]) -> pl.DataFrame:
             "record": pl.Series(texts, dtype=pl.Utf8),
         }
     ).filter(pl.col("record").is_not_null())
-    field = pl.col("record").str.json_path_match
-
-    def text(path: str) -> pl.Expr:
-        value = field(path).str.strip_chars()
-        return pl.when(value == "").then(None).otherwise(value)
-
-    return frame.select(
+    keys = _key_fields(frame["record"]).select(pl.all().str.strip_chars().replace("", None))
+    return pl.concat([frame, keys], how="horizontal").select(
         "position",
         "sha256",
-        fulfillment_id=text("$.id"),
-        order_id=text("$.order_id"),
-        status_id=text("$.status_id"),
-        updated_at=parse_datetime(text("$.updated_at")),
+        fulfillment_id="id",
+        order_id="order_id",
+        status_id="status_id",
+        updated_at=parse_datetime(pl.col("updated_at")),
         record="record",
     )
