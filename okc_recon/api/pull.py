@@ -17,6 +17,13 @@ Walk (``all=True`` and/or ``q=…``): ``/v2/fulfillments/count`` first, then the
 (``result.count_check``). A page that fails ends the walk (its cursor is in
 ``result.failures``): the records before it are kept, and ``result.ok`` is false.
 
+With the local cache (:mod:`okc_recon.store`: by default for a real OKC API, see
+:func:`pull_fulfillments`), every page or batch of orders is committed as it arrives, so a
+pull killed half-way keeps what it fetched, and a repeated pull fetches only what can still
+change: ``result.from_cache`` counts the records served from the cache, ``result.versions``
+names each record's stored version (what :meth:`Store.snapshot <okc_recon.store.Store.snapshot>`
+records).
+
 Called from a running event loop (a Jupyter cell), the pull runs on a private loop in a
 worker thread; ``await pull_fulfillments_async(...)`` is there for async code.
 """
