@@ -184,3 +184,14 @@ def test_q_ranges_setting(raw: str, value: bool) -> None:
 def test_q_ranges_setting_refuses_other_words() -> None:
     with pytest.raises(ConfigError, match="OKC_Q_RANGES must be 1 or 0"):
         Settings.from_env({"OKC_Q_RANGES": "maybe"}, env_file=None)
+
+
+def test_duckdb_is_imported_only_when_a_cache_is_opened() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, okc_recon.api, okc_recon.store, okc_recon.cli; print('duckdb' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
