@@ -104,6 +104,26 @@ LINE_EXTRA_SCHEMA: dict[str, pl.DataType] = {
     "period": pl.Utf8(),
 }
 
+# The fulfillment columns a shipment carries on (the others stay in the caller's frame).
+_BASE_COLUMNS = (
+    "_f_row",
+    "fulfillment_id",
+    "order_id",
+    "status",
+    "carrier",
+    "shipping_method",
+    "tracking_number",
+    "tracking_key",
+    "shipping_net_charge",
+    "shipping_charge_model",
+    "weight",
+    "_pickup",
+    "_okc_delivery",
+    "_period",
+    "_canceled",
+    "_service",
+)
+
 _REQUIRED = {
     "fulfillments": ("fulfillment_id", "tracking_key"),
     "invoice_lines": ("tracking_key", "amount"),
@@ -252,7 +272,14 @@ def reconcile(
     )
     # Shipments get an integer id (_sid) in the fulfillments' order: every step after the
     # tracking-number joins groups and joins on it.
-    base = classified.filter(pl.col("_reason").is_null()).sort("_f_row").with_row_index("_sid")
+    base = (
+        classified.lazy()
+        .filter(pl.col("_reason").is_null())
+        .select(_BASE_COLUMNS)
+        .sort("_f_row")
+        .with_row_index("_sid")
+        .collect()
+    )
     del classified
     clock.lap("fulfillments classified")
     inv_id = lines.select(invoice_id()).to_series()
