@@ -276,3 +276,21 @@ def test_empty_inputs_give_empty_frames_with_their_columns():
     assert recon.summary["carrier"].to_list() == ["all"]
     assert recon.summary["shipments"].to_list() == [0]
     assert not recon.has_exceptions
+
+
+def test_an_earlier_weight_inference_is_reused():
+    from okc_recon.weights import WeightUnitInference
+
+    t = number()
+    evidence = WeightUnitInference("oz", 0.9, 500, 0.95, "lb", 0.1, 16.0, "oz agrees")
+    recon = reconcile(
+        fulfillments_frame([fulfillment(t, weight=32.0)]),
+        lines_frame(billed(t)),
+        period="2025-10",
+        as_of="2025-12-15",
+        weight_inference=evidence,
+    )
+    assert recon.weight_unit == "oz"
+    assert recon.weight_inference is evidence
+    assert shipment(recon, t)["okc_weight_lb"] == 2.0
+    assert found(recon) == set()
