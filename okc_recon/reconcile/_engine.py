@@ -256,7 +256,8 @@ def reconcile(
     clock = _Clock()
     classified = classify_fulfillments(f.lazy(), rules, window).collect()
     cannot = (
-        classified.filter(pl.col("_reason").is_not_null())
+        classified.lazy()
+        .filter(pl.col("_reason").is_not_null())
         .sort("_f_row")
         .select(
             [
@@ -264,11 +265,14 @@ def reconcile(
                 for c, t in CANNOT_RECONCILE_SCHEMA.items()
             ]
         )
+        .collect()
     )
     after_keys = (
-        classified.filter((pl.col("_period") == "after") & pl.col("tracking_key").is_not_null())
-        .get_column("tracking_key")
-        .unique()
+        classified.lazy()
+        .filter((pl.col("_period") == "after") & pl.col("tracking_key").is_not_null())
+        .select(pl.col("tracking_key").unique())
+        .collect()
+        .to_series()
     )
     # Shipments get an integer id (_sid) in the fulfillments' order: every step after the
     # tracking-number joins groups and joins on it.
