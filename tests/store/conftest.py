@@ -40,7 +40,7 @@ def settings_for(sb: Sandbox, **changes: Any) -> Settings:
     base = Settings(
         base_url=sb.base_url,
         access_token=Secret(sb.access_token),
-        timeout=5.0,
+        timeout=30.0,  # a loaded machine must not turn slow answers into retries
         max_attempts=3,
         backoff_base=0.005,
         backoff_cap=0.05,

@@ -117,9 +117,10 @@ def test_a_pull_killed_midway_keeps_what_it_committed(world: World, tmp_path: Pa
 
 
 def test_a_second_process_is_refused_while_a_pull_runs(world: World, tmp_path: Path) -> None:
-    ids = order_ids(world)[:80]
+    ids = order_ids(world)
     cache_dir = tmp_path / "cache"
-    with Sandbox(world=world, port=0, faults=Faults(latency=0.03)) as sb:
+    # slow enough (150 orders, one at a time, 0.1 s each) to hold the cache for the checks
+    with Sandbox(world=world, port=0, faults=Faults(latency=0.1)) as sb:
         store = Store.for_settings(settings_for(sb, cache_dir=cache_dir))
         child = start_child(sb, store.path, ids, concurrency=1)
         wait_for(lambda: sb.stats.by_route[ORDER_ROUTE] >= 3, child, "the first orders")
@@ -136,7 +137,7 @@ def test_a_second_process_is_refused_while_a_pull_runs(world: World, tmp_path: P
                 "--cache-dir",
                 str(cache_dir),
                 "--order-id",
-                ids[0],
+                ids[-1],
                 "--out",
                 str(tmp_path / "f.parquet"),
             ],
@@ -146,18 +147,20 @@ def test_a_second_process_is_refused_while_a_pull_runs(world: World, tmp_path: P
             text=True,
             timeout=60,
         )
+        assert child.poll() is None, "the child finished: nothing held the cache"
         assert other.returncode == 2, other.stderr
         assert f"in use by another okc-recon run (PID {child.pid})" in other.stderr
         assert not (tmp_path / "f.parquet").exists()
-        # refused before asking the API anything: the child's requests only
+        # this process is refused too, before it asks the API anything
+        statuses = sb.stats.by_route["GET /v2/statuses"]  # a pull's first request
         with pytest.raises(StoreError, match="in use by another okc-recon run"):
-            pull(sb, ids[:3], store=store)
+            pull(sb, ids[-3:], store=store)
+        assert child.poll() is None
+        assert sb.stats.by_route["GET /v2/statuses"] == statuses
 
-        out, err = child.communicate(timeout=60)
-        assert child.returncode == 0, err
-        assert "fulfillments from 80 orders" in out
+        child.kill()
+        child.communicate()
         sb.set_faults(Faults())
-        sb.stats.reset()
-        again = pull(sb, ids, store=store)
+        again = pull(sb, ids, store=store)  # the cache is free and whole again
         assert again.ok
         assert again.orders_from_cache > 0
