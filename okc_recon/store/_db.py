@@ -119,6 +119,10 @@ _IN_USE_GUARD = threading.Lock()
 _PID = re.compile(r"\(PID (\d+)\)")
 
 
+class _InUse(StoreError):
+    """The file is held by another run: the one refusal worth waiting out."""
+
+
 def _damaged(path: Path, exc: Exception) -> StoreError:
     return StoreError(
         f"cannot open the cache {path} ({exc}); if it is damaged or not an okc-recon cache, "
@@ -136,7 +140,7 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
         if "lock" in text.lower():
             pid = _PID.search(text)
             who = f" (PID {pid.group(1)})" if pid else ""
-            raise StoreError(
+            raise _InUse(
                 f"the cache {path} is in use by another okc-recon run{who}; wait for it to "
                 "finish, or pull without the cache (--no-cache / store=False)"
             ) from None
@@ -209,7 +213,7 @@ class Session:
             try:
                 self._open(base_url)
                 return
-            except StoreError:
+            except _InUse:
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.1)
@@ -217,7 +221,7 @@ class Session:
     def _open(self, base_url: str | None) -> None:
         with _IN_USE_GUARD:
             if self._key in _IN_USE:
-                raise StoreError(
+                raise _InUse(
                     f"the cache {self.path} is in use by another pull in this process; wait "
                     "for it to finish, or pull without the cache (store=False)"
                 )

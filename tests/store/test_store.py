@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -195,3 +196,13 @@ def test_duckdb_is_imported_only_when_a_cache_is_opened() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_only_a_busy_file_is_waited_for(store: Store) -> None:
+    with store.open(PROD_BASE_URL):
+        pass
+    patient = Store(store.path, lock_timeout=30.0)
+    started = time.monotonic()
+    with pytest.raises(StoreError, match="holds records of"):
+        patient.open(STAGE_BASE_URL)  # another environment: refused at once, not in 30 s
+    assert time.monotonic() - started < 5
