@@ -25,11 +25,13 @@ __all__ = [
     "classify",
     "finish",
     "flag",
+    "is_total_row",
     "lookup",
     "money_columns",
     "parse_date",
     "parse_time",
     "parse_weight",
+    "total_row_reason",
     "tracking_columns",
     "weight_unit",
 ]
@@ -122,23 +124,42 @@ def money_columns(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
 def parse_date(expr: pl.Expr) -> pl.Expr:
     """A date from ``yyyymmdd``, ISO (``2025-10-06``, with or without a time), ``m/d/yyyy``…
 
-    Null when no format fits. ISO timestamps with a zone are read in UTC.
+    Null when no format fits. Timestamps with a zone (``…Z``, ``…-04:00``) are dated by
+    their UTC day, the day OKC's UTC datetimes use: a label bought at 20:05 in New York on
+    31 October (``2025-11-01T00:05:12Z``) is dated 1 November. Timestamps without a zone
+    are dated as written. ``20251006.0`` (a ``yyyymmdd`` column that pandas turned into
+    floats) is the date it plainly is.
     """
     text = expr.str.strip_chars()
+    text = pl.when(text.str.contains(r"^\d{8}\.0+$")).then(text.str.slice(0, 8)).otherwise(text)
     iso_ts = text.str.extract(r"^(\d{4}-\d{2}-\d{2})[T ]", 1)
+    us_ts = text.str.extract(r"^(\d{1,2}/\d{1,2}/\d{4})[T ]", 1)
     candidates = [text.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS]
     zoned = (
         text.str.replace(r"Z$", "+00:00")
-        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
+        .str.replace(r"([+-]\d{2})(\d{2})$", "$1:$2")  # +0000 as well as +00:00
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False)
         .dt.convert_time_zone("UTC")
         .dt.date()
     )
-    return pl.coalesce(zoned, iso_ts.str.strptime(pl.Date, "%Y-%m-%d", strict=False), *candidates)
+    return pl.coalesce(
+        zoned,
+        iso_ts.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+        us_ts.str.strptime(pl.Date, "%m/%d/%Y", strict=False),
+        *candidates,
+    )
 
 
 def parse_time(expr: pl.Expr) -> pl.Expr:
-    """A time of day from ``hhmm`` (FedEx), ``h:mm`` or ``hh:mm:ss``; null otherwise."""
+    """A time of day from ``hhmm`` (FedEx), ``h:mm`` or ``hh:mm:ss``; null otherwise.
+
+    A date-time gives its time: Excel stores a time of day as a date-time on its epoch, so
+    a workbook's ``0:00`` reads as ``1899-12-31 00:00:00``.
+    """
     text = expr.str.strip_chars()
+    text = pl.coalesce(
+        text.str.extract(r"^\d{4}-\d{2}-\d{2}[T ](\d{1,2}:\d{2}(?::\d{2})?)", 1), text
+    )
     digits = text.str.replace(":", "", literal=True).str.zfill(4)
     valid = text.str.contains(r"^\d{1,2}:?\d{2}$")
     hhmm = pl.when(valid).then(digits)
@@ -169,6 +190,20 @@ def weight_unit(expr: pl.Expr, default: str | None = None) -> pl.Expr:
     }  # fmt: skip
     unit = key.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
     return unit if default is None else unit.fill_null(pl.lit(default))
+
+
+#: A spreadsheet footer or subtotal line: "Total", "Grand Total:", "Subtotal", "TOTALS".
+TOTAL_ROW = r"(?i)^\s*(?:grand\s+|sub\s*)?totals?\b"
+
+
+def is_total_row(expr: pl.Expr) -> pl.Expr:
+    """True where ``expr`` (a row's first cell) says the row is a total someone added."""
+    return expr.str.contains(TOTAL_ROW).fill_null(False)
+
+
+def total_row_reason(expr: pl.Expr) -> pl.Expr:
+    """The rejection reason of a total row whose first cell is ``expr``."""
+    return pl.format("a total row ({}), not a charge line", expr.str.strip_chars())
 
 
 def flag(expr: pl.Expr) -> pl.Expr:

@@ -35,7 +35,7 @@ from okc_recon.carriers.charges import charge_type_from_text
 from okc_recon.carriers.services import ServiceMap, normalize_service
 from okc_recon.money import MONEY
 
-__all__ = ["FORMAT", "parse", "sniff"]
+__all__ = ["FORMAT", "edi_header", "parse", "sniff"]
 
 logger = logging.getLogger("okc_recon")
 
@@ -88,9 +88,30 @@ def _find_header(source: Source) -> tuple[int, list[str]] | None:
     return None
 
 
+#: Headings of FedEx's EDI "CSV selectable" invoice (carrier-formats §2.1): one record per
+#: tracking number with fixed amount columns, a different file from the FBO download.
+_EDI_HEADINGS = ("net chrg", "freight amt", "fuel amt", "resi amt", "das amt", "earned disc",
+                 "vol disc", "inv charge")  # fmt: skip
+
+
+def edi_header(source: Source) -> tuple[str, ...] | None:
+    """The header row when ``source`` looks like a FedEx EDI CSV invoice, else ``None``."""
+    for row in source.head[:5]:
+        names = {_norm(c) for c in row}
+        if "tracking number" in names and len(names & set(_EDI_HEADINGS)) >= 2:
+            return row
+    return None
+
+
 def sniff(source: Source) -> str | None:
     """``None`` when ``source`` is an FBO download, else why not."""
     if _find_header(source) is None:
+        if edi_header(source) is not None:
+            return (
+                "this is a FedEx EDI CSV invoice ('Net Chrg', 'Freight Amt'… one record per "
+                "tracking number), not the FedEx Billing Online 'All Columns' download "
+                "okc-recon reads (FBO → Reporting → Create Report → All Columns → CSV)"
+            )
         return (
             "no header row with 'Invoice Number', 'Express or Ground Tracking ID', "
             "'Net Charge Amount' and 'Tracking ID Charge Description' columns"
@@ -122,7 +143,7 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
                 index[role] = normed.index(candidate)
                 break
     pairs = _pairs(names)
-    wanted = sorted({*index.values(), *(p for pair in pairs for p in pair)})
+    wanted = sorted({0, *index.values(), *(p for pair in pairs for p in pair)})
     rows, broken = read_rows(
         source, columns=wanted, ncols=len(names) + 1, first_line=header_line + 1
     )
@@ -135,6 +156,7 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     amounts = [f"_a{k}" for k in range(len(pairs))]
     base = rows.select(
         pl.col("_line"),
+        pl.col("c0").alias("_first"),
         c("account").alias("account_number"),
         c("invoice_date").alias("_invoice_date_raw"),
         c("invoice_number").alias("invoice_number"),
@@ -175,7 +197,9 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         (pl.col("_pair_sum") == pl.col("_net")).alias("_fits_b"),
     )
     reason = (
-        pl.when(
+        pl.when(f.is_total_row(pl.col("_first")))
+        .then(f.total_row_reason(pl.col("_first")))
+        .when(
             pl.col("invoice_number").is_null()
             & pl.col("_tid").is_null()
             & pl.col("_net_raw").is_null()
@@ -222,7 +246,7 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     ok = base.get_column("_reason").is_null()
     good = (
         base.filter(ok)
-        .drop("_reason", "_tca_raw", "_net_raw", *[f"{a}_raw" for a in amounts])
+        .drop("_reason", "_first", "_tca_raw", "_net_raw", *[f"{a}_raw" for a in amounts])
         .with_row_index("_row")
     )
     charges = _charge_lines(good, len(pairs))

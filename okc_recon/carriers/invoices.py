@@ -98,9 +98,53 @@ def detect_format(source: Source, *, mapping: generic.Mapping_ | None = None) ->
     reasons = "; ".join(f"{name}: {why}" for name, why in tried.items())
     raise InvoiceFormatError(
         f"{source.path}: not an invoice format okc-recon reads. Tried {reasons}. "
-        "For another layout pass a column mapping (mapping=... or --mapping FILE.toml).",
+        f"To read it as it is, give read_invoices a column mapping, e.g. "
+        f"{_mapping_hint(source)} (a dict, or the same keys in a TOML file: "
+        "see okc_recon.carriers.generic).",
         file=source.path,
         tried=tried,
+    )
+
+
+_AMOUNT_WORDS = ("net chrg", "net charge", "net amount", "net", "total charge", "total",
+                 "amount", "charge", "cost")  # fmt: skip
+
+
+def _mapping_hint(source: Source) -> str:
+    """A ``mapping=`` for ``source``, built from its own header where it has one."""
+    carrier = "fedex" if fedex.edi_header(source) is not None else "<fedex|ups|usps|dhl>"
+    for row in source.head[:5]:
+        names = [name.strip() for name in row]
+        lowered = [name.lower() for name in names]
+        tracking = next(
+            (n for n, low in zip(names, lowered, strict=True) if "tracking" in low), None
+        )
+        amount = next(
+            (
+                n
+                for word in _AMOUNT_WORDS
+                for n, low in zip(names, lowered, strict=True)
+                if word in low and "date" not in low
+            ),
+            None,
+        )
+        if tracking and amount:
+            fields = {"carrier": carrier, "tracking_number": tracking, "amount": amount}
+            for field, words in (("invoice_number", ("invoice number", "invoice #", "invoice")),
+                                 ("invoice_date", ("invoice date", "bill date")),
+                                 ("ship_date", ("ship date", "shipment date")),
+                                 ("service", ("service",))):  # fmt: skip
+                found = next(
+                    (n for w in words for n, low in zip(names, lowered, strict=True) if low == w),
+                    None,
+                )
+                if found:
+                    fields[field] = found
+            return f"mapping={fields!r}"
+    return (
+        "mapping={'carrier': 'fedex', 'tracking_number': 'Tracking #', 'amount': 'Net Charge', "
+        "'invoice_number': 'Invoice', 'invoice_date': 'Inv Date'} (header names, or 0-based "
+        "positions for a file without a header)"
     )
 
 

@@ -32,7 +32,7 @@ from okc_recon.carriers import _fields as f
 from okc_recon.carriers._fields import Parsed
 from okc_recon.carriers._text import Source, read_rows
 from okc_recon.carriers.charges import charge_type_from_text
-from okc_recon.carriers.services import ServiceMap
+from okc_recon.carriers.services import ServiceMap, normalize_carrier
 from okc_recon.money import MONEY
 
 __all__ = [
@@ -51,8 +51,10 @@ EASYPOST = "easypost"
 
 #: role -> accepted header names (normalised: lower case, single spaces)
 SHIPSTATION_COLUMNS: dict[str, tuple[str, ...]] = {
-    "tracking": ("tracking number", "tracking #", "tracking no", "trackingnumber", "tracking"),
-    "postage": ("shipment cost", "shipmentcost", "shipping cost", "label cost", "postage cost"),
+    "tracking": ("tracking number", "tracking #", "tracking no", "trackingnumber",
+                 "parceltrackingnumber", "tracking"),
+    "postage": ("shipment cost", "shipmentcost", "carrier fee", "shipping cost", "label cost",
+                "postage cost", "postage", "cost", "amount"),
     "insurance": ("insurance cost", "insurancecost", "insurance"),
     "carrier": ("carrier", "carrier code", "carriercode", "provider"),
     "service": ("service", "service code", "servicecode", "shipping service"),
@@ -63,8 +65,9 @@ SHIPSTATION_COLUMNS: dict[str, tuple[str, ...]] = {
     "voided": ("voided", "void", "is voided"),
     "void_date": ("void date", "voiddate", "voided date"),
     "is_return": ("is return label", "return label", "isreturnlabel", "is return"),
-    "kind": ("transaction type", "record type", "type"),
-    "txn_date": ("transaction date", "adjustment date", "posted date"),
+    "kind": ("transaction type", "transactiontype", "record type", "type"),
+    "txn_date": ("transaction date", "transaction time", "transactiondatetime", "adjustment date",
+                 "posted date"),
     "reason": ("adjustment reason", "reason", "description"),
     "account": ("account number", "account", "carrier account"),
     "invoice": ("invoice number", "invoice #", "statement number", "invoice"),
@@ -156,12 +159,37 @@ def parse_easypost(source: Source, *, service_map: ServiceMap | None = None) -> 
     return _parse(source, *found, service_map=service_map)
 
 
+#: What a row is, from its transaction type (``Transaction Type``, EasyPost ``type``, Pitney
+#: Bowes ``transactionType``): checked in order on the lower-cased text, first match wins;
+#: anything else (``Label``, ``POSTAGE PRINT``, empty) is a label.
+_KINDS: tuple[tuple[str, str], ...] = (
+    ("fund", r"\bfund\b|deposit|recharge|refill|postage purchase"),  # money into the account
+    ("fee", r"\bfees?\b"),
+    ("refund", r"refund|\bvoid"),
+    ("adjustment", r"adjust|\bapv\b|underpaid|overpaid|dispute|\bdebit\b|\bcredit\b"),
+)
+# Transaction types say which way the money went; amounts are often unsigned.
+_CREDIT = r"overpaid|refund|\bvoid|\bcredit\b"  # back to the shipper: negative
+_DEBIT = r"underpaid|\bdebit\b|\bfees?\b"  # billed: positive
+
+
+def _kind(text: pl.Expr) -> pl.Expr:
+    key = text.str.to_lowercase()
+    result: pl.Expr = pl.lit("label")
+    for kind, pattern in reversed(_KINDS):
+        result = pl.when(key.str.contains(pattern)).then(pl.lit(kind)).otherwise(result)
+    return pl.when(key.is_null()).then(pl.lit("label")).otherwise(result)
+
+
 def _parse(
     source: Source, header_line: int, index: dict[str, int], *, service_map: ServiceMap | None
 ) -> Parsed:
     header = source.head[source.head_lines.index(header_line)]
     rows, broken = read_rows(
-        source, columns=sorted(set(index.values())), ncols=len(header), first_line=header_line + 1
+        source,
+        columns=sorted({0, *index.values()}),
+        ncols=len(header),
+        first_line=header_line + 1,
     )
 
     def c(role: str) -> pl.Expr:
@@ -171,6 +199,7 @@ def _parse(
     header_unit = "lb" if "(lb" in weight_header else "oz"
     frame = rows.select(
         "_line",
+        pl.col("c0").alias("_first"),
         c("tracking").alias("_tid"),
         c("carrier").alias("carrier"),
         c("service").alias("service_description"),
@@ -182,7 +211,7 @@ def _parse(
         c("voided").alias("_voided"),
         c("refund_status").alias("_refund_status"),
         c("is_return").alias("_is_return"),
-        c("kind").alias("_kind"),
+        c("kind").alias("_kind_text"),
         c("reason").alias("_reason_text"),
         c("account").alias("account_number"),
         c("invoice").alias("invoice_number"),
@@ -193,20 +222,36 @@ def _parse(
     money = ["_postage", "_insurance", "_label_fee"]
     raw = frame.select(pl.col(m).alias(f"{m}_raw") for m in money)
     frame = f.money_columns(pl.concat([frame, raw], how="horizontal"), money)
-    is_adjustment = pl.col("_kind").str.to_lowercase().str.contains(r"adjust|apv").fill_null(False)
-    label_date = f.parse_date(pl.col("_label_date"))
-    txn_date = f.parse_date(pl.col("_txn_date"))
+    utf8 = pl.Utf8()
+    kind_key = pl.col("_kind_text").str.to_lowercase()
     frame = frame.with_columns(
-        is_adjustment.alias("_is_adj"),
-        label_date.alias("_label"),
-        txn_date.alias("_txn"),
-        f.parse_date(pl.col("_void_date")).alias("_void"),
+        f.lookup(frame, "_kind_text", _kind, utf8).alias("_kind"),
+        f.lookup(frame, "carrier", normalize_carrier, utf8).alias("_carrier"),
+        f.lookup(frame, "_label_date", f.parse_date, pl.Date()).alias("_label"),
+        f.lookup(frame, "_txn_date", f.parse_date, pl.Date()).alias("_txn"),
+        f.lookup(frame, "_void_date", f.parse_date, pl.Date()).alias("_void"),
+        kind_key.str.contains(_CREDIT).fill_null(False).alias("_credit"),
+        kind_key.str.contains(_DEBIT).fill_null(False).alias("_debit"),
     )
+    is_label = pl.col("_kind") == "label"
     bad_money = pl.any_horizontal(
         pl.col(f"{m}_raw").is_not_null() & pl.col(m).is_null() for m in money
     )
+    # EasyPost lists shipments created while rate shopping too: no label, no money, nothing
+    # billed. Refills of the postage account are money in, not a shipping cost.
+    no_label = (
+        is_label
+        & pl.col("_tid").is_null()
+        & pl.col("_label_date").is_null()
+        & pl.all_horizontal(pl.col(f"{m}_raw").is_null() for m in money)
+    )
+    frame = frame.with_columns((no_label | (pl.col("_kind") == "fund")).alias("_nothing"))
     reason = (
-        pl.when(bad_money)
+        pl.when(f.is_total_row(pl.col("_first")))
+        .then(f.total_row_reason(pl.col("_first")))
+        .when(pl.col("_nothing"))
+        .then(None)
+        .when(bad_money)
         .then(pl.lit("an amount is not a number"))
         .when(pl.col("_postage").is_null())
         .then(pl.lit("no postage amount"))
@@ -214,11 +259,11 @@ def _parse(
         .then(
             pl.format("no usable date (label date {})", pl.col("_label_date").fill_null("(empty)"))
         )
-        .when(~pl.col("_is_adj") & pl.col("_tid").is_null())
+        .when(is_label & pl.col("_tid").is_null())
         .then(pl.lit("a label without a tracking number"))
     )
     frame = frame.with_columns(reason.alias("_reason"))
-    good = frame.filter(pl.col("_reason").is_null())
+    good = frame.filter(pl.col("_reason").is_null() & ~pl.col("_nothing"))
     rejected = pl.concat(
         [
             frame.filter(pl.col("_reason").is_not_null()).select(
@@ -239,23 +284,34 @@ def _parse(
             .replace_strict(_STATUS, default=None, return_dtype=pl.Utf8)
         )
     )
+    postage = pl.col("_postage")
+    signed = (
+        pl.when(pl.col("_credit") & (postage > 0))
+        .then(-postage)
+        .when(pl.col("_debit") & (postage < 0))
+        .then(-postage)
+        .otherwise(postage)
+        .cast(MONEY)
+    )
+    is_label = pl.col("_kind") == "label"
     shared = good.with_columns(
-        pl.col("carrier").fill_null(pl.lit("usps")),
+        pl.coalesce(pl.col("_carrier"), pl.lit("usps")).alias("carrier"),
         pl.col("_tid").alias("tracking_number"),
         pl.col("service_description").alias("_service_text"),
         pl.col("_label").alias("ship_date"),
-        pl.when(pl.col("_is_adj"))
-        .then(pl.coalesce(pl.col("_txn"), pl.col("_label")))
-        .otherwise(pl.coalesce(pl.col("_label"), pl.col("_txn")))
+        pl.when(is_label)
+        .then(pl.coalesce(pl.col("_label"), pl.col("_txn")))
+        .otherwise(pl.coalesce(pl.col("_txn"), pl.col("_label")))
         .alias("invoice_date"),
         weight.alias("entered_weight"),
         pl.when(weight.is_not_null()).then(unit).alias("weight_unit"),
         pl.lit(False).alias("rated_on_dim"),
-        pl.when(pl.col("_is_adj")).then(None).otherwise(status).alias("label_status"),
+        pl.when(is_label).then(status).alias("label_status"),
         pl.when(f.flag(pl.col("_is_return")).fill_null(False))
         .then(pl.lit("return"))
         .otherwise(pl.lit("shipment"))
         .alias("_label_category"),
+        signed.alias("_signed"),
         pl.lit("USD").alias("currency"),
         pl.col("_line").alias("source_line"),
     )
@@ -264,18 +320,20 @@ def _parse(
         "_tid", "ship_date", "service_description", "_service_text", "entered_weight",
         "weight_unit", "rated_on_dim", "label_status", "currency", "source_line",
     ]  # fmt: skip
-    labels = shared.filter(~pl.col("_is_adj"))
-    adjustments = shared.filter(pl.col("_is_adj"))
+    labels = shared.filter(pl.col("_kind") == "label")
+    others = shared.filter(pl.col("_kind") != "label")
     zero = pl.lit(0).cast(MONEY)
-    adj_text = pl.coalesce(pl.col("_reason_text"), pl.col("_kind"))
-    adj_type = charge_type_from_text(adj_text)
+    text = pl.coalesce(pl.col("_reason_text"), pl.col("_kind_text"))
+    text_type = charge_type_from_text(text)
     parts = [
-        labels.select(
+        # A label on the shipper's own FedEx/UPS account costs nothing here (postage_fee 0):
+        # the carrier bills it. No zero "Postage" line for it.
+        labels.filter((postage != 0) | (pl.col("carrier") == "usps")).select(
             *keep,
             pl.col("_label_category").alias("charge_category"),
             pl.lit("transportation").alias("charge_type"),
             pl.lit("Postage").alias("charge_description"),
-            pl.col("_postage").alias("amount"),
+            postage.alias("amount"),
             pl.lit(0).alias("_order"),
         ),
         labels.filter(pl.col("_insurance").fill_null(zero) != 0).select(
@@ -302,7 +360,7 @@ def _parse(
             pl.lit("Postage Refund").alias("charge_description"),
             (
                 -(
-                    pl.col("_postage").fill_null(zero)
+                    postage.fill_null(zero)
                     + pl.col("_insurance").fill_null(zero)
                     + pl.col("_label_fee").fill_null(zero)
                 )
@@ -311,15 +369,26 @@ def _parse(
             .alias("amount"),
             pl.lit(3).alias("_order"),
         ),
-        adjustments.select(
+        # Adjustments (APV under/overpaid, disputes, credit/debit), refunds and fees recorded
+        # as transactions of their own, signed by what their type says.
+        others.select(
             *keep,
-            pl.lit("adjustment").alias("charge_category"),
-            pl.when(adj_type.is_in(["other", "transportation"]))
+            pl.when(pl.col("_kind") == "refund")
+            .then(pl.lit("void"))
+            .when((pl.col("_kind") == "fee") & pl.col("_tid").is_null())
+            .then(pl.lit("invoice"))
+            .otherwise(pl.lit("adjustment"))
+            .alias("charge_category"),
+            pl.when(pl.col("_kind") == "refund")
+            .then(pl.lit("refund"))
+            .when(pl.col("_kind") == "fee")
+            .then(pl.lit("other"))
+            .when(text_type.is_in(["other", "transportation"]))
             .then(pl.lit("adjustment"))
-            .otherwise(adj_type)
+            .otherwise(text_type)
             .alias("charge_type"),
-            adj_text.fill_null(pl.lit("APV Adjustment")).alias("charge_description"),
-            pl.col("_postage").alias("amount"),
+            text.fill_null(pl.lit("APV Adjustment")).alias("charge_description"),
+            pl.col("_signed").alias("amount"),
             pl.lit(0).alias("_order"),
         ),
     ]

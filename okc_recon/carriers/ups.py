@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 import polars as pl
 
@@ -66,13 +67,20 @@ POSITIONS: dict[str, int] = {
     "net_amount": 52,
     "shipment_date": 116,
     "delivery_date": 121,
+    "misc_line_1": 174,
+    "misc_line_2": 175,
+    "misc_line_3": 176,
 }
 #: Fields in a version 2.1 row.
 WIDTH = 250
 
 _CLASSIFICATIONS = ("FRT", "FSC", "ACC", "GOV", "BRK", "TAX", "EXM", "MSC", "INF")
 _VERSION_RE = re.compile(r"^\d{1,2}\.\d{1,2}$")
-_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# ISO as UPS writes it; m/d/yyyy once Excel has opened and saved the file
+_DATE_RE = re.compile(r"^(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})")
+# Shipping charge corrections state the weights in Miscellaneous Line 1/2 (174/175):
+# "ENTERED WEIGHT: 5.0 KGS", "AUDITED WEIGHT: 10.5 KGS".
+_MISC_WEIGHT = r"(?i){}\s+WEIGHT\s*:?\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Z]+)"
 _DIM_WEIGHT_TYPES = ["2", "02", "7", "07", "9", "09"]
 
 
@@ -80,9 +88,23 @@ def _looks_like_row(row: tuple[str, ...]) -> bool:
     return (
         len(row) > POSITIONS["net_amount"]
         and bool(_VERSION_RE.match(row[0]))
-        and bool(_ISO_DATE_RE.match(row[POSITIONS["invoice_date"]]))
+        and bool(_DATE_RE.match(row[POSITIONS["invoice_date"]]))
         and row[POSITIONS["charge_classification_code"]].upper() in _CLASSIFICATIONS
     )
+
+
+def _header_line(source: Source) -> int:
+    """The line of a header row someone pasted on top (UPS ships none), or 0.
+
+    UPS publishes the column names separately ("Billing Data Dictionary"); analysts often
+    paste them above the data. That row is a header, not a rejected line.
+    """
+    for line, row in zip(source.head_lines[:3], source.head[:3], strict=True):
+        first = row[0].strip().lower() if row else ""
+        invoice = row[POSITIONS["invoice_number"]].strip().lower() if len(row) > 5 else ""
+        if first == "version" and "invoice" in invoice:
+            return line
+    return 0
 
 
 def sniff(source: Source) -> str | None:
@@ -104,7 +126,8 @@ def sniff(source: Source) -> str | None:
 def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     """Read a UPS Billing Data file. See the module docstring for the rules."""
     p = POSITIONS
-    rows, broken = read_rows(source, columns=list(p.values()), ncols=WIDTH)
+    header = _header_line(source)
+    rows, broken = read_rows(source, columns=list(p.values()), ncols=WIDTH, first_line=header + 1)
 
     def c(name: str) -> pl.Expr:
         return pl.col(f"c{p[name]}")
@@ -134,6 +157,11 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         c("net_amount").alias("_amount_raw"),
         c("shipment_date").alias("_shipment_date"),
         c("delivery_date").alias("_delivery_date"),
+        pl.concat_str(
+            [c("misc_line_1"), c("misc_line_2"), c("misc_line_3")],
+            separator=" | ",
+            ignore_nulls=True,
+        ).alias("_misc"),
     )
     # Codes and identifiers repeat on every row: strip each distinct value once.
     strip = ["account_number", "invoice_number", "currency", "charge_code", "charge_description",
@@ -151,7 +179,9 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         f.lookup(frame, "_invoice_date", f.parse_date, pl.Date()).alias("invoice_date")
     )
     reason = (
-        pl.when(~pl.col("_version").str.contains(_VERSION_RE.pattern).fill_null(False))
+        pl.when(f.is_total_row(pl.col("_version")))
+        .then(f.total_row_reason(pl.col("_version")))
+        .when(~pl.col("_version").str.contains(_VERSION_RE.pattern).fill_null(False))
         .then(pl.lit("not a UPS Billing Data row: position 1 is not a version like 2.1"))
         .when(pl.col("invoice_number").is_null())
         .then(pl.lit("no Invoice Number (position 6)"))
@@ -192,6 +222,17 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     lines_in = rows.height + broken.height
     silent = informational.select("source_line", pl.lit("ups").alias("carrier"), "invoice_number")
     return Parsed(lines, rejected, lines_in, lines_in - rejected.height, silent)
+
+
+def _misc_weight(kind: str, part: int) -> Callable[[pl.Expr], pl.Expr]:
+    """From Miscellaneous Line text, the ``kind`` (ENTERED/AUDITED) weight (1) or unit (2)."""
+    pattern = _MISC_WEIGHT.format(kind)
+
+    def extract(text: pl.Expr) -> pl.Expr:
+        found = text.str.extract(pattern, part)
+        return found.cast(pl.Float64, strict=False) if part == 1 else f.weight_unit(found)
+
+    return extract
 
 
 def _check_invoice_totals(good: pl.DataFrame, source: Source) -> None:
@@ -251,11 +292,27 @@ def _lines(good: pl.DataFrame, service_map: ServiceMap | None) -> pl.DataFrame:
     date = pl.Date()
     entered_unit = f.lookup(frame, "_entered_unit", f.weight_unit, utf8)
     billed_unit = f.lookup(frame, "_billed_unit", f.weight_unit, utf8)
+    own_entered = f.parse_weight(pl.col("_entered_weight"))
+    own_billed = f.parse_weight(pl.col("_billed_weight"))
+    misc = {
+        (kind, part): f.lookup(frame, "_misc", _misc_weight(kind, part), dtype)
+        for kind in ("ENTERED", "AUDITED")
+        for part, dtype in ((1, pl.Float64()), (2, utf8))
+    }
+    # A correction row without weights of its own states them in its Miscellaneous Lines.
+    from_misc = (
+        own_entered.is_null()
+        & own_billed.is_null()
+        & (misc["ENTERED", 1].is_not_null() | misc["AUDITED", 1].is_not_null())
+    )
     frame = frame.with_columns(
-        entered_unit.alias("_entered_u"),
-        pl.coalesce(billed_unit, entered_unit).alias("_unit"),
-        f.parse_weight(pl.col("_entered_weight")).alias("_entered"),
-        f.parse_weight(pl.col("_billed_weight")).alias("billed_weight"),
+        pl.when(from_misc).then(misc["ENTERED", 2]).otherwise(entered_unit).alias("_entered_u"),
+        pl.when(from_misc)
+        .then(pl.coalesce(misc["AUDITED", 2], misc["ENTERED", 2]))
+        .otherwise(pl.coalesce(billed_unit, entered_unit))
+        .alias("_unit"),
+        pl.when(from_misc).then(misc["ENTERED", 1]).otherwise(own_entered).alias("_entered"),
+        pl.when(from_misc).then(misc["AUDITED", 1]).otherwise(own_billed).alias("billed_weight"),
         f.lookup(frame, "_shipment_date", f.parse_date, date).alias("_ship"),
         f.lookup(frame, "_transaction_date", f.parse_date, date).alias("_txn"),
         f.lookup(frame, "_delivery_date", f.parse_date, date).alias("delivery_date"),
@@ -267,9 +324,8 @@ def _lines(good: pl.DataFrame, service_map: ServiceMap | None) -> pl.DataFrame:
         * pl.col("_entered_u").replace_strict(factor, default=None, return_dtype=pl.Float64)
         / pl.col("_unit").replace_strict(factor, default=None, return_dtype=pl.Float64)
     )
-    is_freight = (pl.col("_class") == "FRT") & pl.col("charge_category").is_in(
-        ["shipment", "return"]
-    )
+    # a correction or refund of the freight names the service too (003 Ground, 013 NDA Saver)
+    is_freight = pl.col("_class") == "FRT"
     frame = frame.with_columns(
         pl.lit("ups").alias("carrier"),
         pl.when(pl.col("_has_tracking")).then(pl.coalesce("_ship", "_txn")).alias("ship_date"),

@@ -302,7 +302,8 @@ def expected_lines(
                                  charge_description=text, amount=charge.amount,
                                  rated_on_dim=on_dim))  # fmt: skip
         elif file_format == "ups_billing_data":
-            # weights and the service travel on the package's freight-class row
+            # weights and the service travel on the package's freight-class row (a correction
+            # or refund of the freight names the service too)
             freight = [c for c in charges if c.charge_type in ("transportation", "refund")]
             weighed = bool(freight) and event.tracking_number is not None
             no_weights = {"billed_weight": None, "entered_weight": None, "weight_unit": None,
@@ -310,7 +311,7 @@ def expected_lines(
             for charge in charges:
                 rows.append(_row(invoice, event, charge_type=charge.charge_type,
                                  charge_description=charge.description, amount=charge.amount,
-                                 service=event.service if event.charge_category in (
+                                 service=event.service if freight or event.charge_category in (
                                      "shipment", "return") else None,
                                  **({} if weighed else no_weights)))  # fmt: skip
         elif file_format == "dhl_express":
