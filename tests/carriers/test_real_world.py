@@ -461,6 +461,15 @@ def test_shipstation_export_dollars_voids_and_pitney_bowes_style_adjustments() -
     assert set(result.lines["carrier"]) == {"usps"}
 
 
+def test_shipstation_export_saved_as_a_workbook_with_title_and_total() -> None:
+    result = read("shipstation_shipments.xlsx")
+    files = result.files.row(0, named=True)
+    assert (files["format"], files["encoding"]) == ("shipstation", "xlsx")
+    assert (files["lines_in"], files["lines_rejected"]) == (7, 1)
+    assert charges(result) == shifted(SHIPSTATION, {n: n + 2 for n in range(2, 8)})
+    assert "total" in reasons(result)[10].lower()
+
+
 def test_shipstation_api_names_flattened_to_csv() -> None:
     result = read("shipstation_api.csv")
     assert result.files["format"].item() == "shipstation"
@@ -477,6 +486,18 @@ def test_shipstation_api_names_flattened_to_csv() -> None:
     assert (rows[1]["entered_weight"], rows[1]["weight_unit"]) == (2.0, "lb")
     assert rows[1]["service"] == "ups_ground"
     assert rows[4]["invoice_date"] == date(2025, 10, 8)
+
+
+def test_a_file_without_a_header_is_read_by_position(tmp_path: Path) -> None:
+    path = tmp_path / "carrier_export.csv"
+    path.write_text("1Z5R89390357567127,9.87,2025-10-11\n1Z879E930346834440,-1.50,2025-10-11\n")
+    mapping = {"carrier": "ups", "tracking_number": 0, "amount": 1, "invoice_date": 2}
+    result = read_invoices(path, mapping=mapping)
+    accounted_for(result)
+    assert charges(result) == [
+        (1, P1, None, "transportation", "shipment", D("9.87")),
+        (2, P2, None, "transportation", "shipment", D("-1.50")),
+    ]
 
 
 # --- the fixtures themselves ---------------------------------------------------------------
