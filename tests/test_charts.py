@@ -21,7 +21,7 @@ from okc_recon.reconcile import Reconciliation, reconcile
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def recon() -> Reconciliation:
     statuses = json.loads((SAMPLE / "statuses.json").read_text(encoding="utf-8"))
     fulfillments = read_fulfillments(SAMPLE / "fulfillments.json", statuses=statuses)

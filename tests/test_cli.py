@@ -173,7 +173,6 @@ def test_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("cli-demo")
 def test_demo(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
@@ -225,7 +224,6 @@ def test_run_passes_its_options_and_a_failed_pull_is_one_line(
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("cli-run")
 def test_run_against_the_sandbox_exits_1_on_findings(
     capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:

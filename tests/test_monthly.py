@@ -209,24 +209,26 @@ def test_the_invoice_window_is_per_invoice_and_accounts_for_every_line() -> None
 # -- a whole month against the sandbox ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[MonthlyRun, Store, Path]:
-    root = tmp_path_factory.mktemp("sample-run")
-    store = Store(root / "cache.duckdb")
-    with pytest.MonkeyPatch.context() as mp:
-        for var in ENV_VARS:
-            mp.delenv(var, raising=False)
-        mp.setenv("OKC_PROGRESS", "0")
-        run = run_month(
-            SAMPLE_MONTH,
-            invoices=SAMPLE / "invoices",
-            out=root / "out",
-            settings=Settings(),
-            sandbox=True,
-            store=store,
-            progress=False,
-        )
-    return run, store, root
+@pytest.mark.slow
+def test_a_whole_sample_month(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The sample month against the sandbox, through a cache: its answer key, its pull, its
+    outputs, and its reproduction from the snapshot it recorded. One test, so the month is
+    run once (pytest-xdist's loadgroup does not group tests under this pytest)."""
+    store = Store(tmp_path / "cache.duckdb")
+    run = run_month(
+        SAMPLE_MONTH,
+        invoices=SAMPLE / "invoices",
+        out=tmp_path / "out",
+        settings=Settings(),
+        sandbox=True,
+        store=store,
+        progress=False,
+    )
+    _finds_exactly_the_answer_key(run)
+    _holds_the_month_and_the_one_before(run)
+    _wrote_every_output(run, tmp_path / "out")
+    _reproduces_from_its_snapshot(run, store, tmp_path / "again")
+    _snapshot_with_other_rules_or_month(run, store, caplog)
 
 
 def _found(run: MonthlyRun) -> set[tuple[str, str]]:
@@ -235,8 +237,7 @@ def _found(run: MonthlyRun) -> set[tuple[str, str]]:
     return set(found.iter_rows())
 
 
-def test_the_sample_month_finds_exactly_its_answer_key(sample_run) -> None:  # type: ignore[no-untyped-def]
-    run, _, _ = sample_run
+def _finds_exactly_the_answer_key(run: MonthlyRun) -> None:
     key = pl.read_csv(
         SAMPLE / "expected_exceptions.csv", schema_overrides={"tracking_number": pl.Utf8}
     )
@@ -245,8 +246,7 @@ def test_the_sample_month_finds_exactly_its_answer_key(sample_run) -> None:  # t
     assert run.failed_checks
 
 
-def test_the_pull_holds_the_month_and_the_one_before(sample_run) -> None:  # type: ignore[no-untyped-def]
-    run, _, _ = sample_run
+def _holds_the_month_and_the_one_before(run: MonthlyRun) -> None:
     pulled = run.pulled
     assert pulled is not None
     assert pulled.sandbox
@@ -264,9 +264,7 @@ def test_the_pull_holds_the_month_and_the_one_before(sample_run) -> None:  # typ
     assert_frame_equal(pulled.fulfillments.sort("fulfillment_id"), saved.sort("fulfillment_id"))
 
 
-def test_the_outputs(sample_run) -> None:  # type: ignore[no-untyped-def]
-    run, _, root = sample_run
-    out = root / "out"
+def _wrote_every_output(run: MonthlyRun, out: Path) -> None:
     outputs = run.outputs
     assert outputs is not None
     assert outputs.workbook == out / "reconciliation-2025-10.xlsx"
@@ -302,12 +300,11 @@ def test_the_outputs(sample_run) -> None:  # type: ignore[no-untyped-def]
     assert "Written" in outputs._repr_html_()
 
 
-def test_a_snapshot_reproduces_the_workbook(sample_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    run, store, _ = sample_run
+def _reproduces_from_its_snapshot(run: MonthlyRun, store: Store, out: Path) -> None:
     assert run.snapshot_id is not None
     assert store.snapshots()["snapshot_id"].to_list() == [run.snapshot_id]
     again = run_month(
-        out=tmp_path / "again",
+        out=out,
         settings=Settings(),
         store=store,
         from_snapshot=run.snapshot_id,
@@ -324,10 +321,9 @@ def test_a_snapshot_reproduces_the_workbook(sample_run, tmp_path: Path) -> None:
     assert _found(again) == _found(run)
 
 
-def test_a_snapshot_with_other_rules_or_files_says_so(  # type: ignore[no-untyped-def]
-    sample_run, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def _snapshot_with_other_rules_or_month(
+    run: MonthlyRun, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    run, store, _ = sample_run
     with caplog.at_level(logging.WARNING, logger="okc_recon"):
         MonthlyRun.prepare(
             store=store, from_snapshot=run.snapshot_id, rules=Rules(abs_tolerance="5")

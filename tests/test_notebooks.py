@@ -111,7 +111,6 @@ def _text(output: nbformat.NotebookNode) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.xdist_group("notebook-monthly")
 @pytest.mark.usefixtures("kernel_env")
 def test_monthly_reconciliation_runs_against_the_sandbox(tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -138,7 +137,6 @@ def test_monthly_reconciliation_runs_against_the_sandbox(tmp_path: Path) -> None
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.xdist_group("notebook-explore")
 @pytest.mark.usefixtures("kernel_env")
 def test_explore_fulfillments_runs_and_exports(tmp_path: Path) -> None:
     out = tmp_path / "out"
