@@ -655,7 +655,10 @@ class MonthlyRun:
             invoice_files=invoices.files,
             run_info=info,
         )
-        data_docs = checks.write_data_docs(folder / "data-docs") if checks.runs else None
+        data_docs = None
+        if checks.runs:
+            written = checks.write_data_docs(folder / "data-docs")
+            data_docs = folder / os.path.relpath(written, folder)  # as --out was given
         frames_dir = folder / "frames"
         frames_dir.mkdir(exist_ok=True)
         parquet: dict[str, Path] = {}
