@@ -132,15 +132,25 @@ def records_to_json(records: Iterable[Any], *, indent: int | None = None) -> str
     return _DECIMAL_RE.sub(r"\1", text)
 
 
+def _unwrapped(record: Any) -> Any:
+    # a list item wrapped one by one: {"fulfillment": {...}}
+    if isinstance(record, Mapping) and len(record) == 1:
+        inner = record.get("fulfillment")
+        if isinstance(inner, Mapping):
+            return inner
+    return record
+
+
 def fulfillment_records(data: Any) -> list[Any]:
     """The fulfillment records in parsed API JSON: a list, or a ``fulfillments`` /
-    ``fulfillment`` envelope (``data``/``items``/``results`` are accepted too)."""
+    ``fulfillment`` envelope (``data``/``items``/``results`` are accepted too; items
+    wrapped one by one as ``{"fulfillment": {...}}`` are unwrapped)."""
     if isinstance(data, list):
-        return data
+        return [_unwrapped(r) for r in data]
     if isinstance(data, Mapping):
         for key in ("fulfillments", "data", "items", "results"):
             if isinstance(data.get(key), list):
-                return list(data[key])
+                return [_unwrapped(r) for r in data[key]]
         if isinstance(data.get("fulfillment"), Mapping):
             return [data["fulfillment"]]
         if "id" in data and "order_id" in data:
@@ -161,13 +171,25 @@ def _text(expr: pl.Expr) -> pl.Expr:
     return pl.when(stripped == "").then(None).otherwise(stripped)
 
 
+# Epoch numbers OKC might send: seconds (10 digits, 2001-2286) or milliseconds (13 digits).
+_EPOCH_SECONDS = r"^\d{10}(?:\.\d+)?$"
+_EPOCH_MILLIS = r"^\d{13}(?:\.\d+)?$"
+
+
 def parse_datetime(expr: pl.Expr) -> pl.Expr:
     """A UTC datetime from RFC 3339 / ISO 8601 text; naive values are taken as UTC.
 
-    Accepts ``2024-01-20T14:30:00Z``, fractions, ``±hh:mm``/``±hhmm`` offsets, a space for
-    ``T``, minutes-only times and bare dates (midnight UTC). Null where it is not a date.
+    Accepts ``2024-01-20T14:30:00Z``, fractions (to the nanosecond), ``±hh:mm``/``±hhmm``
+    offsets, a space for ``T``, a trailing ``UTC``/``GMT``, minutes-only times, bare dates
+    (midnight UTC), and epoch numbers: 10 digits are seconds, 13 digits milliseconds (a
+    fraction allowed). Null where it is not a date.
     """
-    text = expr.cast(pl.Utf8).str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
+    text = (
+        expr.cast(pl.Utf8)
+        .str.strip_chars()
+        .str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
+        .str.replace(r"\s*(?:UTC|GMT)$", "+00:00")
+    )
     aware = [
         text.str.strptime(UTC_DATETIME, fmt, strict=False)
         for fmt in ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z")
@@ -176,7 +198,15 @@ def parse_datetime(expr: pl.Expr) -> pl.Expr:
         text.str.strptime(pl.Datetime("us"), fmt, strict=False).dt.replace_time_zone("UTC")
         for fmt in ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
     ]
-    return pl.coalesce(*aware, *naive)
+    number = text.cast(pl.Float64, strict=False)
+    micros = (
+        pl.when(text.str.contains(_EPOCH_SECONDS))
+        .then(number * 1_000_000)
+        .when(text.str.contains(_EPOCH_MILLIS))
+        .then(number * 1_000)
+    )
+    epoch = micros.round(0).cast(pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return pl.coalesce(*aware, *naive, epoch)
 
 
 Statuses = Mapping[Any, Any] | Sequence[Mapping[str, Any]]

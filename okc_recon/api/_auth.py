@@ -2,8 +2,16 @@
 
 OKC's v2 auth (okc-api.md §1) is a Cognito-style JWT exchange:
 ``POST /v2/authentication/token`` with ``{username, password}`` (the published spec; the
-current docs send ``email`` instead, so on a 422 we try once more with ``email`` and remember
+current docs send ``email`` instead, so on a validation error — 422 in either of its two
+body shapes, or a 400 that names a field — we try once more with ``email`` and remember
 which key worked), then ``POST /v2/authentication/refresh-token`` with ``{refresh_token}``.
+
+The token response is read leniently: ``access_token`` (or ``accessToken``/``AccessToken``)
+at the top or under ``data``/``AuthenticationResult``/``token``/``tokens``/``result``;
+``expires_in`` as a number or text (``86400``, ``"86400"``, ``"86400.0"``); when it is
+missing, the JWT's own ``exp`` claim gives the lifetime (read, not verified: it only
+schedules the refresh); with neither, the token is renewed on its first 401.
+``permissions`` is not needed.
 
 :class:`TokenManager` keeps one token for every concurrent request:
 
@@ -11,7 +19,8 @@ which key worked), then ``POST /v2/authentication/refresh-token`` with ``{refres
 - on a 401, each request reports the token it used; under a lock, only the first report
   for a given token refreshes, the other in-flight requests just pick up the new one — so
   sixteen simultaneous 401s cost one refresh, not sixteen;
-- a refresh that is refused falls back to a fresh login with the password;
+- a refresh that is refused (or answers without a token) falls back to a fresh login with
+  the password; with no password to fall back on, :class:`AuthenticationError`;
 - the refresh token is kept unless the server returns a new one (OKC's spec does not say
   whether it rotates);
 - refused credentials raise :class:`AuthenticationError` at once: no retry storm.
@@ -22,6 +31,9 @@ The manager never logs or formats a token, password or refresh token.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -50,6 +62,51 @@ def parse_expires_in(value: Any) -> float | None:
     except ValueError:
         return None
     return seconds if seconds > 0 and seconds == seconds else None
+
+
+def jwt_lifetime(token: str, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds until a JWT's ``exp`` claim (not verified: it only schedules a refresh);
+    ``None`` when the token is not a JWT or has no ``exp``."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        exp = float(payload["exp"])
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        return None
+    return exp - now()
+
+
+_TOKEN_WRAPPERS = ("data", "AuthenticationResult", "token", "tokens", "result")
+
+
+def _token_fields(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The object holding the token fields: the body itself, or a wrapper inside it."""
+    nodes: list[Mapping[str, Any]] = [data]
+    nodes += [data[k] for k in _TOKEN_WRAPPERS if isinstance(data.get(k), Mapping)]
+    for node in nodes:
+        if any(k in node for k in ("access_token", "accessToken", "AccessToken")):
+            return node
+    return data
+
+
+def _field(node: Mapping[str, Any], snake: str) -> Any:
+    camel = "".join(w.capitalize() if i else w for i, w in enumerate(snake.split("_")))
+    for key in (snake, camel, camel[:1].upper() + camel[1:]):
+        if key in node:
+            return node[key]
+    return None
+
+
+def _validation(exc: ApiError) -> bool:
+    """Whether an error rejects the body's shape (so the other login key may work)."""
+    if exc.status == 422:
+        return True
+    text = (exc.api_message or "").lower()
+    return exc.status == 400 and (
+        bool(exc.details) or any(w in text for w in ("required", "not allowed", "validation"))
+    )
 
 
 class TokenManager:
@@ -83,10 +140,21 @@ class TokenManager:
         #: how many times each call was made (for tests and the benchmark)
         self.logins = 0
         self.refreshes = 0
+        if self._static is not None and self._password is not None:
+            # a static JWT that can be renewed: renew it before its exp, not after a 401
+            lifetime = jwt_lifetime(self._static.reveal())
+            if lifetime is not None:
+                self._expires_at = clock() + lifetime
+                self._refresh_margin = min(300.0, 0.2 * max(lifetime, 0.0))
 
     def __repr__(self) -> str:
         state = "token" if self._token else "no token"
         return f"<TokenManager {state}, {self.logins} logins, {self.refreshes} refreshes>"
+
+    def secrets(self) -> list[str]:
+        """Every secret value known, to scrub from what servers say (never to show)."""
+        held = (self._static, self._token, self._refresh_token, self._password)
+        return [s.reveal() for s in held if s]
 
     @property
     def can_renew(self) -> bool:
@@ -123,16 +191,26 @@ class TokenManager:
         refused before it ever worked does not."""
         return self._token != used or not self._fresh() or self._accepted
 
-    async def unauthorized(self, used: Secret, *, method: str = "GET", path: str = "") -> None:
+    async def unauthorized(
+        self,
+        used: Secret,
+        *,
+        method: str = "GET",
+        path: str = "",
+        refused: ApiError | None = None,
+    ) -> None:
         """Report that OKC answered 401 to ``method path`` sent with ``used``; renew it once.
 
-        Raises :class:`AuthenticationError` when the token cannot be renewed (a static token
-        with no username/password).
+        Raises ``refused`` (the 401 as an error, with what OKC said) or an
+        :class:`AuthenticationError` when the token cannot be renewed (a static token with
+        no username/password).
         """
         async with self._lock:
             if self._token is not None and self._token != used:
                 return  # another request already renewed it
             if self._static is not None and self._password is None:
+                if refused is not None:
+                    raise refused
                 raise AuthenticationError(
                     f"{method} {path} → 401: OKC refused the access token; set a fresh "
                     "OKC_ACCESS_TOKEN, or OKC_USERNAME/OKC_PASSWORD so it can be renewed",
@@ -148,7 +226,15 @@ class TokenManager:
             try:
                 await self._refresh()
                 return
-            except AuthenticationError:
+            except (AuthenticationError, ResponseShapeError) as exc:
+                self._refresh_token = None
+                if self._password is None:
+                    raise AuthenticationError(
+                        f"{exc}; set OKC_USERNAME/OKC_PASSWORD (or a fresh OKC_ACCESS_TOKEN)",
+                        method=exc.method,
+                        path=exc.path,
+                        status=exc.status,
+                    ) from exc
                 log.info("OKC refused the refresh token; logging in again")
         if self._password is None:
             # a static token past its (unknown) expiry cannot be renewed: keep using it
@@ -171,7 +257,7 @@ class TokenManager:
             try:
                 data = await self._post_json(TOKEN_PATH, body)
             except ApiError as exc:
-                if exc.status == 422:
+                if _validation(exc):
                     last = exc  # this OKC build wants the other key (username vs email)
                     continue
                 if exc.status in (400, 401, 403):
@@ -194,11 +280,11 @@ class TokenManager:
             return
         assert last is not None
         raise AuthenticationError(
-            f"OKC rejected the login body with both 'username' and 'email' (422: "
-            f"{last.api_message or 'validation error'})",
+            f"OKC rejected the login body with both 'username' and 'email' ({last.status}: "
+            f"{last.api_message or 'validation error'}); check OKC_BASE_URL",
             method="POST",
             path=TOKEN_PATH,
-            status=422,
+            status=last.status,
             error_code=last.error_code,
             api_message=last.api_message,
             details=last.details,
@@ -214,7 +300,8 @@ class TokenManager:
             if exc.status is not None and 400 <= exc.status < 500:
                 self._refresh_token = None
                 raise AuthenticationError(
-                    f"OKC refused the refresh token ({exc.status})",
+                    f"POST {REFRESH_PATH} → {exc.status}: OKC refused the refresh token"
+                    f" ({exc.api_message or 'no message'})",
                     method="POST",
                     path=REFRESH_PATH,
                     status=exc.status,
@@ -225,7 +312,8 @@ class TokenManager:
 
     def _store(self, data: Mapping[str, Any], *, from_login: bool) -> None:
         path = TOKEN_PATH if from_login else REFRESH_PATH
-        access = data.get("access_token")
+        node = _token_fields(data)
+        access = _field(node, "access_token")
         if not isinstance(access, str) or not access:
             raise ResponseShapeError(
                 f"POST {path} answered without an access_token (keys: {sorted(data)})",
@@ -235,10 +323,13 @@ class TokenManager:
             )
         self._token = Secret(access)
         self._accepted = False
-        refresh = data.get("refresh_token")
+        refresh = _field(node, "refresh_token")
         if isinstance(refresh, str) and refresh:
             self._refresh_token = Secret(refresh)  # rotated (or first): keep the new one
-        ttl = parse_expires_in(data.get("expires_in"))
+        ttl = parse_expires_in(_field(node, "expires_in"))
+        if ttl is None:
+            ttl = jwt_lifetime(access)
+            ttl = ttl if ttl is not None and ttl > 0 else None
         if ttl is None:
             self._expires_at = None  # unknown lifetime: renew on the first 401
         else:

@@ -43,9 +43,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import httpx
 import polars as pl
 
+from okc_recon.api._errors import is_fatal
 from okc_recon.api.client import AsyncOKCClient
 from okc_recon.config import Settings
-from okc_recon.errors import ApiError, AuthenticationError, ConfigError, OkcReconError, PullError
+from okc_recon.errors import ApiError, ConfigError, OkcReconError, PullError
 from okc_recon.fulfillments import fulfillments_frame, records_to_json, write_fulfillments
 from okc_recon.progress import progress_bar
 from okc_recon.store import Store, final_status_ids, resolve_store
@@ -258,14 +259,9 @@ async def _pull_orders(
 
 
 def _fatal(exc: ApiError) -> bool:
-    """Whether an error means every other request will fail too (credentials refused).
-
-    A 403 on one resource is that resource's problem (the role lacks a permission, or the
-    order belongs to another client): a failure to report, not a reason to stop.
-    """
-    if not isinstance(exc, AuthenticationError):
-        return False
-    return exc.status != 403 or exc.path.startswith("/v2/authentication")
+    """Whether an error means every other request will fail too (credentials refused, or a
+    base URL that does not lead to OKC's v2 API): :func:`okc_recon.api._errors.is_fatal`."""
+    return is_fatal(exc)
 
 
 def _first(group: BaseExceptionGroup[Any]) -> BaseException:

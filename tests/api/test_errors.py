@@ -75,7 +75,10 @@ def test_auth_endpoint_validation_error():
 
 def test_unauthorized_shape_and_non_json():
     assert parse_error_body(body({"error": {"message": "Unauthorized"}})).message == "Unauthorized"
-    assert parse_error_body(b"<html>Bad Gateway</html>").message == "<html>Bad Gateway</html>"
+    assert parse_error_body(b"<html>Bad Gateway</html>").message == "Bad Gateway"
+    page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>x</h1></body></html>"
+    assert parse_error_body(page).message == "502 Bad Gateway"
+    assert parse_error_body(b"plain words").message == "plain words"
     assert parse_error_body(b"").message is None
     assert parse_error_body(None).message is None
     long = parse_error_body(b"x" * 5000).message

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from hypothesis import given, settings
@@ -18,8 +19,12 @@ def walk(server: FakeOKC, *, limit: int, expected: int | None = None, max_pages:
     ids: list[str] = []
     asked: list[str | None] = []
     while not paginator.done:
-        params = paginator.params()
-        assert params["limit"] == limit  # limit is always sent
+        if paginator.url is not None:  # a next link, followed as given (its own limit)
+            query = parse_qs(urlsplit(paginator.url).query)
+            params: dict[str, str | int] = {k: v[0] for k, v in query.items()}
+        else:
+            params = paginator.params()
+            assert params["limit"] == limit  # limit is always sent
         asked.append(params.get("cursor"))  # type: ignore[arg-type]
         body = server.list_body(dict(params))
         page = paginator.update(body, find_records(body) or [])
@@ -37,8 +42,9 @@ def records(n: int) -> list[dict]:
     [
         ({"next_cursor": "a"}, (True, "a", None)),
         ({"cursor": "b"}, (True, "b", None)),
-        ({"next": "https://x/v2/fulfillments?limit=5&cursor=c9"}, (True, "c9", None)),
+        ({"next": "https://x/v2/fulfillments?limit=5&cursor=c9"}, (True, None, None)),
         ({"next": "opaque"}, (True, "opaque", None)),
+        ({"next": "/8+ab=="}, (True, "/8+ab==", None)),  # base64, not a path
         ({"pagination": {"next_cursor": "d"}}, (True, "d", None)),
         ({"meta": {"next_cursor": "e", "has_more": True}}, (True, "e", True)),
         ({"meta": {"next_cursor": None, "has_more": False}}, (True, None, False)),
@@ -53,11 +59,26 @@ def test_find_cursor(body, expected):
     assert (info.present, info.cursor, info.has_more) == expected
 
 
+def test_find_cursor_links():
+    for link in ("https://x/v2/fulfillments?cursor=a%2B", "/v2/fulfillments?after=b", "?c=1"):
+        info = find_cursor({"next": link})
+        assert (info.url, info.cursor, info.next) == (link, None, link)
+    assert find_cursor({"links": {"next": "/v2/f?x=1"}}).url == "/v2/f?x=1"
+    assert find_cursor({"next_cursor": "https://x/v2/f?c=1"}).url == "https://x/v2/f?c=1"
+    assert find_cursor({"has_more": "false"}).has_more is False
+    assert find_cursor({"meta": {"has_more": 1}}).has_more is True
+
+
 def test_find_records():
     assert find_records([1]) == [1]
     assert find_records({"fulfillments": [2]}) == [2]
     assert find_records({"data": [3]}) == [3]
     assert find_records({"fulfillment": {}}) is None
+    assert find_records({"fulfillments": None}) == []  # an empty page, said with null
+    assert find_records({"fulfillments": [{"fulfillment": {"id": "a"}}, {"id": "b"}]}) == [
+        {"id": "a"},
+        {"id": "b"},
+    ]
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -89,10 +110,70 @@ def test_page_cap_is_seen_through_with_count(style):
 
 
 def test_page_cap_without_count_stops_at_the_short_page():
-    # Documented limit: with no /count, a page shorter than `limit` is the last one.
-    server = FakeOKC(records=records(57), cursor_style="none", page_cap=20)
+    # Documented limit: with no /count and no cursor field, a page shorter than `limit` is
+    # the last one, unless its size is a documented default (next test).
+    server = FakeOKC(records=records(57), cursor_style="none", page_cap=25)
     ids, _, _ = walk(server, limit=50)
-    assert len(ids) == 20
+    assert len(ids) == 25
+
+
+@pytest.mark.parametrize("cap", [20, 50])
+def test_a_short_page_of_a_default_size_is_probed_once(cap):
+    server = FakeOKC(records=records(157), cursor_style="none", page_cap=cap)
+    ids, asked, paginator = walk(server, limit=100 if cap == 20 else 200)
+    assert ids == [r["id"] for r in server.records]
+    assert paginator.habits.page_cap == cap
+    assert len(asked) == 157 // cap + 1
+
+
+def test_a_short_page_with_a_cursor_is_followed_and_the_habit_remembered():
+    from okc_recon.api._pagination import PageHabits
+
+    habits = PageHabits()
+    server = FakeOKC(records=records(7), cursor_style="next_cursor", repeat_last_cursor=True)
+    _, asked, _ = walk_with(server, limit=10, habits=habits)
+    assert len(asked) == 2  # the short page's cursor was followed: it led back
+    assert habits.cursor_on_last_page
+    _, asked, _ = walk_with(server, limit=10, habits=habits)
+    assert len(asked) == 1  # remembered: the next walk stops at the short page
+
+
+def walk_with(server, *, limit, habits):
+    paginator = CursorPaginator(limit=limit, habits=habits)
+    ids, asked = [], []
+    while not paginator.done:
+        params = paginator.params()
+        asked.append(params.get("cursor"))
+        body = server.list_body(dict(params))
+        ids += [r["id"] for r in paginator.update(body, find_records(body) or []).records]
+    return ids, asked, paginator
+
+
+def test_speculative_last_id_refused_ends_the_walk():
+    paginator = CursorPaginator(limit=2)
+    paginator.update({"next_cursor": "A"}, [{"id": "a"}, {"id": "b"}])
+    paginator.update({"next_cursor": "A"}, [{"id": "c"}, {"id": "d"}])  # repeats its cursor
+    assert (paginator.cursor, paginator.speculative) == ("d", True)
+    paginator.abandon("refused")
+    assert paginator.done
+    stalled = CursorPaginator(limit=2, expected_total=9)
+    stalled.update({"next_cursor": "A"}, [{"id": "a"}, {"id": "b"}])
+    stalled.update({"next_cursor": "A"}, [{"id": "c"}, {"id": "d"}])
+    with pytest.raises(PaginationStall, match="/count reports 9"):
+        stalled.abandon("refused")
+
+
+def test_lower_limit():
+    paginator = CursorPaginator(limit=250)
+    assert [paginator.lower_limit() for _ in range(4)] == [100, 50, 20, None]
+    assert CursorPaginator(limit=250, habits=paginator.habits).limit == 20
+
+
+def test_idless_records_repeated_by_a_page_are_kept_once():
+    paginator = CursorPaginator(limit=2)
+    first = paginator.update({"next_cursor": "p2"}, [{"id": "a"}, {"x": 1}])
+    second = paginator.update({"next_cursor": None}, [{"x": 1}, {"x": 2}])
+    assert [*first.records, *second.records] == [{"id": "a"}, {"x": 1}, {"x": 2}]
 
 
 def test_server_ignoring_the_cursor_stops_with_warning_when_nothing_is_known(caplog):
