@@ -338,8 +338,9 @@ def tls_failure(exc: BaseException) -> str | None:
     text = str(exc)
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
         return "the TLS handshake failed: the port may speak plain HTTP"
-    if "illegal status line" in text and ("\\x15\\x03" in text or "\\x16\\x03" in text):
-        return "the server answered in TLS to plain HTTP"
+    if "illegal status line" in text or "illegal request line" in text:
+        # h11's words for an answer that is not HTTP/1.x at all: a TLS port, typically
+        return "the answer is not HTTP: the port may speak TLS"
     return None
 
 

@@ -77,7 +77,8 @@ class Reply:
 
     ``action`` misbehaves below HTTP: ``"close"`` (no answer), ``"reset"`` (TCP reset, no
     answer), ``"partial"`` (headers and half the body, then a reset), ``"hang"`` (never
-    answer), ``"trickle"`` (the body one byte per ``trickle`` seconds).
+    answer), ``"trickle"`` (the body one byte per ``trickle`` seconds), ``"raw"`` (``body``
+    as bytes, no HTTP at all, then close).
     """
 
     status: int = 200
@@ -576,6 +577,8 @@ class HostileOKC:
         reply = self.handle(req)
         if reply.action in ("close", "reset"):
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        if reply.action == "raw":
+            raise httpx.RemoteProtocolError("illegal status line")
         if reply.action == "partial":
             raise httpx.RemoteProtocolError(
                 "peer closed connection without sending complete message body"
@@ -586,7 +589,7 @@ class HostileOKC:
         return httpx.Response(reply.status, headers=headers, content=body)
 
     @contextlib.contextmanager
-    def serve(self, *, tls_alert: bool = False) -> Iterator[str]:
+    def serve(self) -> Iterator[str]:
         """Run on a loopback socket; yields the base URL (``http://127.0.0.1:PORT``)."""
         server = _SocketServer(self.handle)
         try:
@@ -678,6 +681,9 @@ class _SocketServer:
             conn.setsockopt(
                 socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
             )
+            return False
+        if reply.action == "raw":  # bytes that are not HTTP (a TLS alert, say), then close
+            conn.sendall(reply.body)
             return False
         if reply.action == "hang":
             self.stopping.wait(30)

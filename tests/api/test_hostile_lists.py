@@ -231,6 +231,18 @@ def test_limit_above_the_servers_maximum_is_lowered(max_limit, caplog):
     assert "limit" in caplog.text
 
 
+def test_limit_above_250_is_never_sent():
+    okc = HostileOKC(records=records(600))
+
+    async def go():
+        async with AsyncOKCClient(settings(), transport=okc.transport) as client:
+            return [p async for p in client.list_fulfillments(limit=1000)]
+
+    pages = asyncio.run(go())
+    assert sum(len(p.records) for p in pages) == 600
+    assert all("limit=250" in r for r in list_requests(okc))
+
+
 def test_count_missing_is_a_warning_not_a_failure(caplog):
     okc = HostileOKC(records=records(33), count_mode="missing")
     with caplog.at_level(logging.WARNING, logger="okc_recon"):

@@ -225,6 +225,45 @@ def test_tls_to_a_plain_http_port_fails_fast(okc, base_url):
     assert "TLS" in str(err.value)
 
 
+def test_plain_http_to_a_tls_port_fails_fast(okc, base_url):
+    okc.faults[ONE] = always(Reply(body=b"\x15\x03\x03\x00\x02\x02\x46", action="raw"))
+    started = time.perf_counter()
+    with pytest.raises(ApiConnectionError) as err:
+        fetch(settings(base_url, max_attempts=5, backoff_base=1.0))
+    assert time.perf_counter() - started < 5
+    assert isinstance(err.value, ConfigError)
+    assert okc.calls[ONE] == 1
+    assert "TLS" in str(err.value)
+    assert "https://" in str(err.value)
+
+
+def test_a_redirect_is_not_followed_and_only_its_origin_is_named(okc, base_url):
+    signed = "https://elsewhere.example/login?next=/v2&X-Amz-Signature=5ecret"
+    okc.faults[ONE] = always(Reply(301, headers={"Location": signed}))
+    with pytest.raises(ConfigError) as err:
+        fetch(settings(base_url))
+    assert isinstance(err.value, ApiError)
+    assert err.value.status == 301
+    assert "https://elsewhere.example" in str(err.value)
+    assert okc.calls[ONE] == 1
+    assert [r.path for r in okc.log] == [f"/v2/fulfillments/{fid(1)}"]  # not followed
+    clean(err.value)
+
+
+def test_a_label_redirect_is_the_fresh_label_url(okc, base_url):
+    signed = "https://okc-labels.s3.amazonaws.com/l/1.pdf?X-Amz-Expires=900&X-Amz-Signature=5ig"
+    okc.faults["GET /v2/fulfillments/{id}/label"] = always(Reply(302, headers={"Location": signed}))
+
+    async def label():
+        async with AsyncOKCClient(settings(base_url)) as client:
+            return await client.label_url(fid(1))
+
+    url = asyncio.run(label())
+    assert url.reveal() == signed
+    assert "amazonaws" not in repr(url)
+    assert not url.expired
+
+
 # -- status codes ---------------------------------------------------------------------------------
 
 
