@@ -210,11 +210,15 @@ def test_the_invoice_window_is_per_invoice_and_accounts_for_every_line() -> None
 
 
 @pytest.mark.slow
-def test_a_whole_sample_month(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_whole_sample_month(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The sample month against the sandbox, through a cache: its answer key, its pull, its
-    outputs, and its reproduction from the snapshot it recorded. One test, so the month is
-    run once (pytest-xdist's loadgroup does not group tests under this pytest)."""
-    store = Store(tmp_path / "cache.duckdb")
+    outputs, and its reproduction from the snapshot it recorded (by `okc-recon run
+    --from-snapshot`). One test, so the month is run once (pytest-xdist's loadgroup does not
+    group tests under this pytest)."""
+    # the cache file okc-recon finds for the default settings in this folder
+    store = Store.for_settings(Settings(cache_dir=tmp_path / "cache"))
     run = run_month(
         SAMPLE_MONTH,
         invoices=SAMPLE / "invoices",
@@ -227,7 +231,7 @@ def test_a_whole_sample_month(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
     _finds_exactly_the_answer_key(run)
     _holds_the_month_and_the_one_before(run)
     _wrote_every_output(run, tmp_path / "out")
-    _reproduces_from_its_snapshot(run, store, tmp_path / "again")
+    _reproduces_from_its_snapshot(run, store, tmp_path, capsys)
     _snapshot_with_other_rules_or_month(run, store, caplog)
 
 
@@ -300,25 +304,31 @@ def _wrote_every_output(run: MonthlyRun, out: Path) -> None:
     assert "Written" in outputs._repr_html_()
 
 
-def _reproduces_from_its_snapshot(run: MonthlyRun, store: Store, out: Path) -> None:
+def _reproduces_from_its_snapshot(
+    run: MonthlyRun, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from okc_recon.cli import main
+
     assert run.snapshot_id is not None
     assert store.snapshots()["snapshot_id"].to_list() == [run.snapshot_id]
-    again = run_month(
-        out=out,
-        settings=Settings(),
-        store=store,
-        from_snapshot=run.snapshot_id,
-        progress=False,
-    )
-    assert again.month == "2025-10"
-    assert again.as_of == run.as_of
-    assert not again.sandbox
-    assert again.outputs is not None
     assert run.outputs is not None
-    assert again.outputs.workbook.read_bytes() == run.outputs.workbook.read_bytes()
-    record = json.loads(again.outputs.run_info.read_text(encoding="utf-8"))
+    capsys.readouterr()
+    args = ["run", "--from-snapshot", run.snapshot_id, "--out", str(tmp_path / "again")]
+    with pytest.raises(SystemExit) as done:
+        main([*args, "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
+    out, err = capsys.readouterr()
+    assert done.value.code == 1, err  # the month's exceptions, again
+    assert f"reproduced from snapshot {run.snapshot_id}" in out
+    again = tmp_path / "again"
+    book = again / "reconciliation-2025-10.xlsx"
+    assert book.read_bytes() == run.outputs.workbook.read_bytes()
+    record = json.loads((again / "run-info.json").read_text(encoding="utf-8"))
     assert record["reproduced_from_snapshot"] == run.snapshot_id
-    assert _found(again) == _found(run)
+    assert record["as_of"] == run.as_of.isoformat()
+    assert record["sandbox"] is False
+    exceptions = pl.read_parquet(again / "frames" / "exceptions.parquet")
+    assert run.recon is not None
+    assert_frame_equal(exceptions, run.recon.exceptions)
 
 
 def _snapshot_with_other_rules_or_month(
