@@ -84,6 +84,7 @@ from okc_recon.api._pagination import (
 )
 from okc_recon.api._query import RecordFilter, record_filter
 from okc_recon.api._retry import RetryPolicy, parse_rate_limit_reset, parse_retry_after
+from okc_recon.api._transport import fast_transport
 from okc_recon.config import Secret, Settings
 from okc_recon.errors import ApiError, ResponseShapeError
 
@@ -217,11 +218,12 @@ class AsyncOKCClient:
         self._habits: dict[str, PageHabits] = {}
         self._warned_foreign_link = False
         pool = max(max_connections or settings.concurrency, 1) + 2  # +2: token calls
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
-            transport=transport,
+            transport=transport if transport is not None else fast_transport(limits),
             timeout=httpx.Timeout(settings.timeout),
-            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            limits=limits,
             headers={"Accept": "application/json", "User-Agent": f"okc-recon/{__version__}"},
             follow_redirects=False,
         )

@@ -88,6 +88,7 @@ class Reply:
     action: str | None = None
     gzip: bool = False
     trickle: float = 0.05
+    close_after: bool = False  # answer, then close the kept-alive connection without a word
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -711,4 +712,7 @@ class _SocketServer:
                 conn.sendall(bytes([byte]))
             return True
         conn.sendall(body)
+        if reply.close_after:
+            time.sleep(0.05)  # let the answer arrive before the FIN
+            return False
         return True
