@@ -300,6 +300,9 @@ class AsyncOKCClient:
         """
         query = _clean(params)
         where = f"{path}?{urlencode(query)}" if query else path
+        # One absolute URL, parsed once: httpx would parse base, path and params apart and
+        # merge them (the same bytes: httpx encodes params with urlencode too).
+        url = httpx.URL(self.settings.base_url + where)
         policy = self.policy
         attempt = 0
         renewals = 0
@@ -318,7 +321,7 @@ class AsyncOKCClient:
             try:
                 async with asyncio.timeout(self._deadline):
                     response = await self._http.request(
-                        method, path, params=query or None, json=json_body, headers=headers
+                        method, url, json=json_body, headers=headers
                     )
             except TimeoutError as exc:
                 failure = httpx.ReadTimeout(
