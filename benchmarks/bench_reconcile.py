@@ -304,7 +304,7 @@ def _child(step: str, folder: str) -> None:
     """
     import resource
 
-    from okc_recon.reconcile import Rules, reconcile
+    from okc_recon.reconciliation import Rules, reconcile
 
     fulfillments = pl.read_parquet(Path(folder) / "fulfillments.parquet")
     lines = pl.read_parquet(Path(folder) / "lines.parquet")

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from okc_recon.export import export_excel, filter_fulfillments
     from okc_recon.fulfillments import read_fulfillments, write_fulfillments
     from okc_recon.monthly import MonthlyRun, run_month
-    from okc_recon.reconcile import Reconciliation, Rules, reconcile
+    from okc_recon.reconciliation import Reconciliation, Rules, reconcile
     from okc_recon.runinfo import InputFile, RunInfo
     from okc_recon.store import Snapshot, Store
 
@@ -53,9 +53,9 @@ _LAZY: dict[str, str] = {
     "InputFile": "okc_recon.runinfo",
     "RunInfo": "okc_recon.runinfo",
     "write_workbook": "okc_recon.excel",
-    "Reconciliation": "okc_recon.reconcile",
-    "Rules": "okc_recon.reconcile",
-    "reconcile": "okc_recon.reconcile",
+    "Reconciliation": "okc_recon.reconciliation",
+    "Rules": "okc_recon.reconciliation",
+    "reconcile": "okc_recon.reconciliation",
     "InvoiceSet": "okc_recon.carriers.invoices",
     "read_invoices": "okc_recon.carriers.invoices",
     "CheckLimits": "okc_recon.checks",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import polars as pl
 
-    from okc_recon.reconcile import Reconciliation
+    from okc_recon.reconciliation import Reconciliation
 
 __all__ = [
     "money_at_stake_chart",

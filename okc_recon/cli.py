@@ -378,7 +378,7 @@ def reconcile_command(
 
     from okc_recon.carriers.invoices import read_invoices
     from okc_recon.fulfillments import read_fulfillments
-    from okc_recon.reconcile import Rules, reconcile
+    from okc_recon.reconciliation import Rules, reconcile
 
     target = Path(out)
     suffix = target.suffix.lower()
@@ -777,7 +777,7 @@ def run_command(
 
     from okc_recon.config import Settings
     from okc_recon.monthly import run_month
-    from okc_recon.reconcile import Rules
+    from okc_recon.reconciliation import Rules
 
     if sandbox and from_snapshot:
         raise click.UsageError("--sandbox pulls fresh data; --from-snapshot reuses a pull")

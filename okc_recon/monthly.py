@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from okc_recon.api import PullResult
     from okc_recon.carriers.invoices import InvoiceSet
     from okc_recon.checks import CheckReport
-    from okc_recon.reconcile import Reconciliation, Rules
+    from okc_recon.reconciliation import Reconciliation, Rules
     from okc_recon.runinfo import RunInfo
     from okc_recon.sandbox import Sandbox
     from okc_recon.store import Snapshot, Store
@@ -433,7 +433,7 @@ class MonthlyRun:
 
         >>> run = MonthlyRun.prepare("2025-10", invoices="invoices/2025-10")  # doctest: +SKIP
         """
-        from okc_recon.reconcile import Rules
+        from okc_recon.reconciliation import Rules
 
         settings = settings if settings is not None else Settings.from_env()
         snapshot = None
@@ -614,7 +614,7 @@ class MonthlyRun:
 
     def reconcile(self) -> Reconciliation:
         """Match the fulfillments to the invoice lines (``docs/reconciliation.md``)."""
-        from okc_recon.reconcile import reconcile
+        from okc_recon.reconciliation import reconcile
 
         pulled = self.pulled or self.pull()
         invoices = self.invoices or self.read_invoices()

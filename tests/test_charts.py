@@ -16,7 +16,7 @@ from okc_recon.charts import (
     transit_days_frame,
 )
 from okc_recon.fulfillments import read_fulfillments
-from okc_recon.reconcile import Reconciliation, reconcile
+from okc_recon.reconciliation import Reconciliation, reconcile
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 

@@ -26,7 +26,7 @@ from okc_recon.monthly import (
     select_period,
     select_rejected,
 )
-from okc_recon.reconcile import Rules
+from okc_recon.reconciliation import Rules
 from okc_recon.runinfo import RunInfo
 from okc_recon.sandbox import SAMPLE_MONTH, Faults, GeneratorConfig, Sandbox, generate
 from okc_recon.schema import UTC_DATETIME

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from okc_recon.config import ENV_VARS
-from okc_recon.reconcile import ISSUE_CODES, Rules
+from okc_recon.reconciliation import ISSUE_CODES, Rules
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

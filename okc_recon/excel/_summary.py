@@ -117,7 +117,7 @@ def _refund(code: str | None = None) -> Measure:
 _UNMATCHED: tuple[Criterion, ...] = (("side", "=", "carrier"),)
 _INVOICE_LEVEL: Criterion = ("reason", "=", "invoice-level charge")
 
-#: The columns of the by-carrier table, as defined in okc_recon.reconcile (its summary).
+#: The columns of the by-carrier table, as defined in okc_recon.reconciliation (its summary).
 MEASURES: tuple[Measure, ...] = (
     Measure("Shipments", "shipments", "shipments", None, _IN_RUN),
     Measure("OKC charges", "okc_charges", "shipments", "okc_charge", _IN_RUN),

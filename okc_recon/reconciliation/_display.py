@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 if TYPE_CHECKING:
-    from okc_recon.reconcile._result import Reconciliation
+    from okc_recon.reconciliation._result import Reconciliation
 
 __all__ = ["render_html"]
 

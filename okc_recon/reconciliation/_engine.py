@@ -13,8 +13,8 @@ import polars as pl
 
 from okc_recon.errors import ConfigError
 from okc_recon.money import MONEY
-from okc_recon.reconcile._issues import detect_issues
-from okc_recon.reconcile._match import (
+from okc_recon.reconciliation._issues import detect_issues
+from okc_recon.reconciliation._match import (
     Window,
     aggregate_shipments,
     assemble_shipments,
@@ -25,9 +25,9 @@ from okc_recon.reconcile._match import (
     money,
     unmatched_reasons,
 )
-from okc_recon.reconcile._result import Reconciliation
-from okc_recon.reconcile._summary import issue_summary, summarize
-from okc_recon.reconcile.rules import ISSUE_CODES, Rules
+from okc_recon.reconciliation._result import Reconciliation
+from okc_recon.reconciliation._summary import issue_summary, summarize
+from okc_recon.reconciliation.rules import ISSUE_CODES, Rules
 from okc_recon.schema import CHARGE_TYPES, FULFILLMENT_SCHEMA, INVOICE_LINE_SCHEMA, conform
 from okc_recon.weights import WeightUnitInference, infer_weight_unit
 

@@ -13,9 +13,9 @@ from typing import Literal
 import polars as pl
 
 from okc_recon.money import MONEY
-from okc_recon.reconcile._match import money
-from okc_recon.reconcile.calendar import add_business_days
-from okc_recon.reconcile.rules import ISSUE_CODES, Rules, equivalent_pairs
+from okc_recon.reconciliation._match import money
+from okc_recon.reconciliation.calendar import add_business_days
+from okc_recon.reconciliation.rules import ISSUE_CODES, Rules, equivalent_pairs
 
 __all__ = ["EXCEPTION_SCHEMA", "detect_issues"]
 

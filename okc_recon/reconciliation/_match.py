@@ -18,7 +18,7 @@ import polars as pl
 
 from okc_recon.carriers.services import normalize_service
 from okc_recon.money import MONEY
-from okc_recon.reconcile.rules import Rules
+from okc_recon.reconciliation.rules import Rules
 from okc_recon.schema import CHARGE_TYPES
 from okc_recon.weights import to_pounds
 

@@ -7,8 +7,8 @@ from datetime import date
 
 import polars as pl
 
-from okc_recon.reconcile._display import render_html
-from okc_recon.reconcile.rules import Rules
+from okc_recon.reconciliation._display import render_html
+from okc_recon.reconciliation.rules import Rules
 from okc_recon.weights import WeightUnitInference
 
 __all__ = ["Reconciliation"]
@@ -16,7 +16,7 @@ __all__ = ["Reconciliation"]
 
 @dataclass(frozen=True, eq=False)
 class Reconciliation:
-    """What :func:`okc_recon.reconcile` found (columns: ``docs/reconciliation.md``).
+    """What :func:`okc_recon.reconciliation` found (columns: ``docs/reconciliation.md``).
 
     Frames: ``shipments`` (one row per shipment), ``exceptions`` (one row per shipment ×
     issue, largest money at stake first), ``invoice_lines`` (every input line with its

@@ -15,7 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from okc_recon.money import MONEY
-from okc_recon.reconcile.rules import ISSUE_CODES, Rules
+from okc_recon.reconciliation.rules import ISSUE_CODES, Rules
 from okc_recon.schema import CARRIERS
 
 __all__ = ["ISSUE_SUMMARY_SCHEMA", "SUMMARY_SCHEMA", "issue_summary", "summarize"]

@@ -39,7 +39,7 @@ from typing import Any
 from okc_recon.carriers.services import ServiceMap
 from okc_recon.config import WEIGHT_UNITS, WeightUnit
 from okc_recon.errors import ConfigError
-from okc_recon.reconcile.commitments import Commitments
+from okc_recon.reconciliation.commitments import Commitments
 from okc_recon.schema import CHARGE_TYPES
 
 __all__ = [
@@ -136,7 +136,7 @@ def _date(name: str, value: object) -> date:
 
 @dataclass(frozen=True, kw_only=True)
 class Rules:
-    """How :func:`okc_recon.reconcile` decides what is wrong. Every field has a default.
+    """How :func:`okc_recon.reconciliation` decides what is wrong. Every field has a default.
 
     Money tolerances:
         ``abs_tolerance`` (0.25) and ``pct_tolerance`` (0.02): a charge variance is raised when

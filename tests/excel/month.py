@@ -1,7 +1,7 @@
 """A synthetic reconciliation month with the frames and columns of docs/reconciliation.md.
 
 Built with vectorised Polars/NumPy so the benchmark can make a 100,000-shipment month in a
-second. Until ``okc_recon.reconcile`` lands the workbook tests run on these frames; the
+second. Until ``okc_recon.reconciliation`` lands the workbook tests run on these frames; the
 summary here is computed independently of the workbook code, from the documented definitions.
 """
 
@@ -29,7 +29,7 @@ ISSUES = (
 
 @dataclass(frozen=True)
 class Month:
-    """Stands in for ``okc_recon.reconcile.Reconciliation`` (same attribute names)."""
+    """Stands in for ``okc_recon.reconciliation.Reconciliation`` (same attribute names)."""
 
     shipments: pl.DataFrame
     exceptions: pl.DataFrame
@@ -299,7 +299,7 @@ def synthetic_month(n: int, *, lines_per_shipment: int = 3, seed: int = 0) -> Mo
 def reference_summary(
     shipments: pl.DataFrame, exceptions: pl.DataFrame, unmatched: pl.DataFrame
 ) -> pl.DataFrame:
-    """The summary as docs/reconciliation.md and okc_recon.reconcile define it."""
+    """The summary as docs/reconciliation.md and okc_recon.reconciliation define it."""
     in_run = (pl.col("period") == "current") | (pl.col("line_count") > 0)
     carrier = pl.col("carrier").fill_null("unknown")
     ships = (

@@ -15,7 +15,7 @@ from okc_recon.schema import FULFILLMENT_SCHEMA, INVOICE_LINE_SCHEMA, UTC_DATETI
 from tests.excel.helpers import check_against_summary, load, table_rows
 from tests.excel.month import synthetic_month
 
-reconcile_module = pytest.importorskip("okc_recon.reconcile")
+reconcile_module = pytest.importorskip("okc_recon.reconciliation")
 
 
 def _inputs() -> tuple[pl.DataFrame, pl.DataFrame]:

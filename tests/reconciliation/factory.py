@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from okc_recon.carriers.tracking import make_tracking_number
-from okc_recon.reconcile import Reconciliation, Rules, reconcile
+from okc_recon.reconciliation import Reconciliation, Rules, reconcile
 from okc_recon.schema import FULFILLMENT_SCHEMA, INVOICE_LINE_SCHEMA, conform
 
 PERIOD = "2025-10"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from okc_recon.carriers.tracking import tracking_key_one
-from okc_recon.reconcile import Reconciliation, reconcile
+from okc_recon.reconciliation import Reconciliation, reconcile
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
 

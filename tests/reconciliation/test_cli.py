@@ -13,7 +13,7 @@ from okc_recon.carriers.writers import write_invoices
 from okc_recon.cli import main
 from okc_recon.fulfillments import write_fulfillments
 from okc_recon.sandbox.world import BillingEvent, Charge, Invoice
-from tests.reconcile.factory import fulfillment, fulfillments_frame, number
+from tests.reconciliation.factory import fulfillment, fulfillments_frame, number
 
 
 def _event(tracking: str, transportation: str) -> BillingEvent:

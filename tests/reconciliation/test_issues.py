@@ -8,8 +8,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from okc_recon.reconcile import Rules
-from tests.reconcile.factory import (
+from okc_recon.reconciliation import Rules
+from tests.reconciliation.factory import (
     billed,
     exception,
     found,

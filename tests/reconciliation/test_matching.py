@@ -11,9 +11,9 @@ from polars.testing import assert_frame_equal
 
 from okc_recon.carriers.services import ServiceMap
 from okc_recon.errors import ConfigError
-from okc_recon.reconcile import Rules, reconcile
+from okc_recon.reconciliation import Rules, reconcile
 from okc_recon.schema import INVOICE_LINE_SCHEMA
-from tests.reconcile.factory import (
+from tests.reconciliation.factory import (
     billed,
     found,
     fulfillment,

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from okc_recon.money import MONEY
-from okc_recon.reconcile import Reconciliation
+from okc_recon.reconciliation import Reconciliation
 from okc_recon.schema import CHARGE_CATEGORIES, CHARGE_TYPES
-from tests.reconcile.factory import fulfillment, line, run, utc
+from tests.reconciliation.factory import fulfillment, line, run, utc
 
 SETTINGS = settings(
     max_examples=30,

@@ -11,8 +11,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from okc_recon.reconcile import Reconciliation, Rules
-from tests.reconcile.factory import billed, fulfillment, line, number, run
+from okc_recon.reconciliation import Reconciliation, Rules
+from tests.reconciliation.factory import billed, fulfillment, line, number, run
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_html_without_exceptions():
 
 def test_public_names_work_in_any_import_order():
     code = (
-        "from okc_recon.reconcile import Rules\n"
+        "from okc_recon.reconciliation import Rules\n"
         "from okc_recon import reconcile, Reconciliation\n"
         "import polars as pl\n"
         "from okc_recon.schema import FULFILLMENT_SCHEMA, INVOICE_LINE_SCHEMA, empty\n"

@@ -12,9 +12,9 @@ import pytest
 
 from okc_recon.carriers.services import service_catalog
 from okc_recon.errors import ConfigError
-from okc_recon.reconcile import Commitments, Rules, ServiceCommitment
-from okc_recon.reconcile.calendar import add_business_days, carrier_holidays
-from okc_recon.reconcile.rules import DEFAULT_SEVERITIES, ISSUE_CODES
+from okc_recon.reconciliation import Commitments, Rules, ServiceCommitment
+from okc_recon.reconciliation.calendar import add_business_days, carrier_holidays
+from okc_recon.reconciliation.rules import DEFAULT_SEVERITIES, ISSUE_CODES
 from okc_recon.schema import CARRIERS
 
 # --- Rules -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 from okc_recon.carriers.invoices import read_invoices
 from okc_recon.carriers.writers import write_invoices
 from okc_recon.fulfillments import fulfillments_frame
-from okc_recon.reconcile import reconcile
+from okc_recon.reconciliation import reconcile
 from okc_recon.sandbox import SAMPLE_MONTH, World, fulfillments_for
 
 
