@@ -7,8 +7,13 @@ beat ``concurrency / latency`` requests per second: the *limit*. The pull should
 
 The sandbox runs in its own process, as the real API would: in-process, its handler threads
 and the client would share one interpreter lock, and the benchmark would measure that
-contention instead of the client. Both figures print the machine's load average, because
-on a busy 2-core machine every request costs more CPU time than on an idle one.
+contention instead of the client. The figures include the CPU time per request of the
+client and of the sandbox, and the machine's load average, because on a busy 2-core machine
+every request costs more time than on an idle one: measure when ``uptime`` shows a load
+below 1.5. Where the client's time goes (profiled): httpx/httpcore's request machinery;
+about a third of it is httpcore's connection pool scanning its connections (twice per
+request, quadratic in the pool size: httpcore's code, not ours); a fifth used to be AnyIO
+attribute lookups behind the pool's idle check, which ``okc_recon.api._transport`` removed.
 
     python -m benchmarks pull          # or: python -m benchmarks.bench_pull [orders]
 """
@@ -111,6 +116,10 @@ def main(orders: int = ORDERS) -> list[Figure]:
     )
     return [
         Figure("pull", "requests per second", rps, "req/s"),
+        Figure("pull", "baseline: sequential loop", sequential_rps, "req/s"),
+        Figure("pull", "client CPU per request", 1000 * cpu / result.requests, "ms"),
+        Figure("pull", "sandbox CPU per request", 1000 * server_cpu / result.requests, "ms"),
+        Figure("pull", "load average at start", load, f"on {os.cpu_count()} cores"),
         Figure(
             "pull", "share of concurrency × latency limit", 100 * share, "%", "≥ 80 %", share >= 0.8
         ),

@@ -9,14 +9,17 @@ exactly (plain decimal text by integer arithmetic on its digits, anything else �
 ``(4.20)`` — by :func:`okc_recon.money.parse_money`).
 
 What "does not parse" means here: no ``id``; a non-null date that is not a date; a charge or
-weight that is not a number; a record that is not a JSON object or whose fields have the
-wrong structure (an object where a value belongs). Everything else — a negative weight, a
-missing tracking number, a duplicate id — is *data*, kept in the frame for the checks.
+weight that is not a number (a charge with more than two decimals, ``12.345``, is a number:
+rounded half away from zero like :func:`~okc_recon.money.parse_money`, to ``12.35``); a
+record that is not a JSON object or whose fields have the wrong structure (an object where a
+value belongs). Everything else — a negative weight, a missing tracking number, a duplicate
+id — is *data*, kept in the frame for the checks.
 
 Normalisation: ``carrier`` and ``service`` through :mod:`okc_recon.carriers.services` (the
 service map is extendable), ``tracking_key`` through
 :func:`okc_recon.carriers.tracking.tracking_key`, ``shipping_charge_model`` in lower case,
-datetimes in UTC (offsets converted; naive values taken as UTC), ``status`` from
+datetimes in UTC (offsets converted; naive values taken as UTC; epoch seconds or milliseconds
+read too; see :func:`parse_datetime`), ``status`` from
 ``/v2/statuses`` when given, order lines summarised as a count and ``"; "``-joined names.
 ``label_url`` never enters the frame, the rejected ``raw`` JSON, or any file written here.
 """
