@@ -23,7 +23,9 @@ schedules the refresh); with neither, the token is renewed on its first 401.
   the password; with no password to fall back on, :class:`AuthenticationError`;
 - the refresh token is kept unless the server returns a new one (OKC's spec does not say
   whether it rotates);
-- refused credentials raise :class:`AuthenticationError` at once: no retry storm.
+- refused credentials raise :class:`AuthenticationError` at once: no retry storm; a token
+  call that fails (after its own retries) fails every request that was waiting for it with
+  the same error, rather than each trying again.
 
 The manager never logs or formats a token, password or refresh token.
 """
@@ -140,6 +142,8 @@ class TokenManager:
         #: how many times each call was made (for tests and the benchmark)
         self.logins = 0
         self.refreshes = 0
+        self._renewals = 0  # renewals started (a request notes it before waiting its turn)
+        self._renew_error: ApiError | None = None  # how the last one failed, if it did
         if self._static is not None and self._password is not None:
             # a static JWT that can be renewed: renew it before its exp, not after a 401
             lifetime = jwt_lifetime(self._static.reveal())
@@ -173,11 +177,28 @@ class TokenManager:
         if self._fresh():
             assert self._token is not None
             return self._token
+        waited_for = self._renewals
         async with self._lock:
+            self._failed_while_waiting(waited_for)
             if not self._fresh():
-                await self._renew(proactive=self._token is not None)
+                await self._renew_once(proactive=self._token is not None)
             assert self._token is not None
             return self._token
+
+    def _failed_while_waiting(self, waited_for: int) -> None:
+        # A renewal ran while this request waited for the lock, and failed (after the token
+        # call's own retries): every waiter gets that answer, none tries again (no storm).
+        if self._renewals != waited_for and self._renew_error is not None:
+            raise self._renew_error
+
+    async def _renew_once(self, *, proactive: bool) -> None:
+        self._renewals += 1
+        try:
+            await self._renew(proactive=proactive)
+        except ApiError as exc:
+            self._renew_error = exc
+            raise
+        self._renew_error = None
 
     def accepted(self, used: Secret) -> None:
         """Record that OKC accepted ``used`` (a 2xx came back with it)."""
@@ -205,7 +226,9 @@ class TokenManager:
         :class:`AuthenticationError` when the token cannot be renewed (a static token with
         no username/password).
         """
+        waited_for = self._renewals
         async with self._lock:
+            self._failed_while_waiting(waited_for)
             if self._token is not None and self._token != used:
                 return  # another request already renewed it
             if self._static is not None and self._password is None:
@@ -219,7 +242,7 @@ class TokenManager:
                     status=401,
                 )
             log.info("OKC answered 401; renewing the access token")
-            await self._renew(proactive=False)
+            await self._renew_once(proactive=False)
 
     async def _renew(self, *, proactive: bool) -> None:
         if self._refresh_token is not None:

@@ -346,13 +346,17 @@ def tls_failure(exc: BaseException) -> str | None:
 
 def is_fatal(exc: BaseException) -> bool:
     """Whether an error means every other request will fail too, so a pull must stop:
-    refused credentials, or a base URL that does not lead to OKC's v2 API.
+    refused credentials, a token call that kept failing (every request needs a token: going
+    on would send each order's request to the token endpoint again, a retry storm), or a
+    base URL that does not lead to OKC's v2 API.
 
     A 403 on one resource is that resource's problem (the role lacks a permission, or the
     order belongs to another client): a failure to report, not a reason to stop.
     """
     if isinstance(exc, ConfigError):
         return True
+    if isinstance(exc, ApiError) and exc.path.startswith("/v2/authentication"):
+        return True  # no token could be had (after the token call's own retries)
     if isinstance(exc, AuthenticationError):
         return exc.status != 403 or exc.path.startswith("/v2/authentication")
     return False

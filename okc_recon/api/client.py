@@ -74,7 +74,7 @@ if importlib.util.find_spec("sniffio") is None:
 
 from okc_recon._version import __version__
 from okc_recon.api._auth import TokenManager
-from okc_recon.api._errors import api_error, connection_error
+from okc_recon.api._errors import api_error, connection_error, parse_error_body, scrub
 from okc_recon.api._pagination import (
     CursorPaginator,
     Page,
@@ -493,11 +493,23 @@ class AsyncOKCClient:
 
     def _shape_error(self, where: str, expected: str, body: Any) -> ResponseShapeError:
         keys = sorted(body)[:10] if isinstance(body, Mapping) else type(body).__name__
+        text = f"GET {where} → 200 but the body has no {expected} (got {keys})"
+        code = message = None
+        if isinstance(body, Mapping) and ("error" in body or "errors" in body):
+            # an error reported with a 200 status: say what it says
+            info = parse_error_body(json.dumps(body, default=str))
+            code = info.code
+            message = scrub(info.message, self.auth.secrets()) if info.message else None
+            if code or message:
+                text += f": it is an error, {message or 'no message'}"
+                text += f" [{code}]" if code else ""
         return ResponseShapeError(
-            f"GET {where} → 200 but the body has no {expected} (got {keys})",
+            text,
             method="GET",
             path=where,
             status=200,
+            error_code=code,
+            api_message=message,
         )
 
     # -- endpoints ------------------------------------------------------------------------

@@ -297,3 +297,44 @@ def test_version_in_the_wrong_place_is_a_config_error():
     assert "API version is incorrect or not specified" in str(exc)
     assert "OKC_BASE_URL" in str(exc)
     assert str(exc).startswith("GET /v2/")
+
+
+def test_token_endpoint_down_stops_the_pull_without_a_storm():
+    okc = HostileOKC(records=[record(i, order=i) for i in range(40)])
+    okc.faults[LOGIN] = lambda req, n: Reply(
+        503, body=b"<html><title>503 Service Unavailable</title></html>"
+    )
+    with pytest.raises(ApiError) as err:
+        pull_fulfillments(
+            [oid(i) for i in range(40)],
+            settings=settings(okc),
+            transport=okc.transport,
+            progress=False,
+        )
+    exc = err.value
+    assert str(exc).startswith("POST /v2/authentication/token → 503: 503 Service Unavailable")
+    assert exc.attempts == 3
+    assert okc.calls[LOGIN] <= 2 * 3  # the statuses call and one worker at most, not 40
+    assert okc.calls[ORDER] == 0
+
+
+def test_the_token_expires_in_the_middle_of_a_walk():
+    okc = HostileOKC(records=[record(i) for i in range(45)])
+    list_ = okc._list
+
+    state = {"expired": False}
+
+    def expiring(req, rows):
+        if req.arg("cursor") and not state["expired"]:
+            state["expired"] = True
+            okc.valid = set()  # every token dies between page 1 and page 2
+            return UNAUTHORIZED_BODIES["docs"]
+        return list_(req, rows)
+
+    okc._list = expiring  # type: ignore[method-assign]
+    result = pull_fulfillments(
+        all=True, settings=settings(okc), transport=okc.transport, progress=False
+    )
+    assert result.ok, result.summary()
+    assert sorted(result.fulfillments["fulfillment_id"]) == sorted(r["id"] for r in okc.records)
+    assert (okc.logins, okc.calls[REFRESH]) == (1, 1)

@@ -365,3 +365,40 @@ def test_list_items_wrapped_one_by_one():
     okc._list = wrapped  # type: ignore[method-assign]
     result, ids = walk(okc)
     assert_every_record_once(result, ids, okc)
+
+
+def test_an_error_sent_with_200_is_quoted():
+    okc = HostileOKC(records=records(4))
+    okc.faults[ORDER] = lambda req, n: Reply(
+        200, json={"error": {"errorCode": "ORDER_NOT_FOUND", "message": "Order not found"}}
+    )
+    result = pull_fulfillments(
+        [oid(0)], settings=settings(), transport=okc.transport, progress=False
+    )
+    [failure] = result.failures
+    assert "it is an error, Order not found [ORDER_NOT_FOUND]" in str(failure)
+    assert failure.error.error_code == "ORDER_NOT_FOUND"
+
+
+def test_rate_limited_concurrent_pull_pauses_everyone_and_returns_everything():
+    okc = HostileOKC(records=[record(i, order=i) for i in range(48)])
+    limited = {"until": 0}
+
+    def limit(req, n):
+        if n % 7 == 3:  # every seventh request meets the limit
+            limited["until"] += 1
+            return Reply(
+                429, json={"message": "Too Many Requests"}, headers={"Retry-After": "0.01"}
+            )
+        return None
+
+    okc.faults[ORDER] = limit
+    result = pull_fulfillments(
+        [oid(i) for i in range(48)],
+        settings=settings(concurrency=8, retry_after_cap=0.05),
+        transport=okc.transport,
+        progress=False,
+    )
+    assert result.ok, result.summary()
+    assert sorted(result.fulfillments["fulfillment_id"]) == sorted(r["id"] for r in okc.records)
+    assert limited["until"] > 3
