@@ -26,7 +26,10 @@ way; they are :class:`EndpointError` / :class:`EndpointConnectionError`, which a
 - 400 "API version is incorrect or not specified" (a base URL with a path in it);
 - a redirect (OKC's API does not redirect; only the origin of ``Location`` is quoted);
 - a host name that does not resolve, a TLS handshake with a plain-HTTP port (or a
-  certificate that is not trusted), plain HTTP sent to a TLS port.
+  certificate that is not trusted), plain HTTP sent to a TLS port;
+- a connection that could not be made on any attempt before the host ever answered
+  (nothing listens there, or a firewall drops it): a pull does not wait out every order's
+  retries against a host it never reached.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from okc_recon.errors import (
     ApiConnectionError,
@@ -370,9 +375,12 @@ def connection_error(
     attempts: int,
     base_url: str = "",
     secrets: Iterable[str] = (),
+    first_contact: bool = False,
 ) -> ApiError:
     """:class:`ApiConnectionError` for a request that got no usable response (or
-    :class:`EndpointConnectionError` when ``base_url`` cannot be reached as written)."""
+    :class:`EndpointConnectionError` when ``base_url`` cannot be reached as written, or when
+    ``first_contact`` — nothing has been received from the host yet — and connecting failed
+    on every attempt)."""
     kind = type(exc).__name__
     detail = scrub(_text(str(exc)) or kind, secrets)
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
@@ -403,6 +411,7 @@ def connection_error(
     refused = any(
         isinstance(inner, ConnectionRefusedError)
         or getattr(inner, "errno", None) == errno.ECONNREFUSED
+        or "Connection refused" in str(inner)
         for inner in causes(exc)
     )
     hint = (
@@ -410,6 +419,17 @@ def connection_error(
         if refused
         else "check the network and OKC_BASE_URL, or raise OKC_TIMEOUT"
     )
+    connecting = any(isinstance(i, (httpx.ConnectError, httpx.ConnectTimeout)) for i in causes(exc))
+    if first_contact and connecting:
+        # Not one answer yet from this host, and the connection itself failed on every
+        # attempt: the base URL (or the network to it) is wrong, not one request.
+        return EndpointConnectionError(
+            f"{method} {path}: could not connect to {host} ({kind}: {detail}) after {tries}, "
+            f"and no request has reached it yet; {hint}",
+            method=method,
+            path=path,
+            attempts=attempts,
+        )
     return ApiConnectionError(
         f"{method} {path} {what} ({kind}: {detail}) after {tries}; {hint}",
         method=method,

@@ -217,6 +217,7 @@ class AsyncOKCClient:
         self._not_before = 0.0  # on self._clock: no request starts before (rate limits)
         self._habits: dict[str, PageHabits] = {}
         self._warned_foreign_link = False
+        self._reached = False  # whether the host has answered anything yet
         pool = max(max_connections or settings.concurrency, 1) + 2  # +2: token calls
         limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
         self._http = httpx.AsyncClient(
@@ -363,8 +364,10 @@ class AsyncOKCClient:
                     attempts=attempt,
                     base_url=self.settings.base_url,
                     secrets=self.auth.secrets(),
+                    first_contact=not self._reached,
                 ) from failure
             status = response.status_code if response is not None else 200
+            self._reached = True
             self.stats.statuses[status] += 1
             log.debug(
                 "%s %s → %d in %.0f ms",

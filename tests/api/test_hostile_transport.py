@@ -10,6 +10,7 @@ import asyncio
 import gzip
 import json
 import logging
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -213,6 +214,32 @@ def test_dns_failure_fails_fast_and_stops_the_pull():
     assert exc.method == "GET"
 
 
+def test_nothing_listening_stops_the_pull_after_one_requests_retries():
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cfg = settings(f"http://127.0.0.1:{port}", max_attempts=3)
+    with pytest.raises(ApiConnectionError) as err:
+        pull_fulfillments([oid(i) for i in range(30)], settings=cfg, progress=False)
+    exc = err.value
+    assert isinstance(exc, ConfigError)
+    assert exc.attempts == 3
+    assert "nothing listens at" in str(exc)
+    assert "no request has reached it yet" in str(exc)
+
+
+def test_a_host_that_answered_once_is_only_failing_one_request(okc, base_url):
+    async def two():
+        async with AsyncOKCClient(settings(base_url)) as client:
+            await client.fulfillment(fid(1))
+            okc.faults[ONE] = always(Reply(action="reset"))
+            await client.fulfillment(fid(2))
+
+    with pytest.raises(ApiConnectionError) as err:
+        asyncio.run(two())
+    assert not isinstance(err.value, ConfigError)
+
+
 def test_tls_to_a_plain_http_port_fails_fast(okc, base_url):
     cfg = settings(base_url.replace("http://", "https://"), max_attempts=5, backoff_base=1.0)
     started = time.perf_counter()
@@ -372,6 +399,31 @@ def test_remaining_zero_pauses_the_next_request_until_the_reset(okc, client_opti
     assert okc.calls[ONE] == 2  # no 429 was needed
     [wait] = clock.sleeps
     assert 3.0 <= wait <= 6.5
+
+
+def test_a_429_pauses_the_requests_that_start_after_it(okc):
+    sent: dict[str, float] = {}
+
+    def note(req, n):
+        sent.setdefault(req.path.rsplit("/", 1)[-1], time.monotonic())
+        return Reply(429, headers={"Retry-After": "0.3"}) if n == 1 else None
+
+    okc.faults[ONE] = note
+    cfg = settings("https://na1-hostile.okcapsule.test", retry_after_cap=1.0)
+
+    async def two():
+        async with AsyncOKCClient(cfg, transport=okc.transport) as client:
+            first_one = asyncio.ensure_future(client.fulfillment(fid(1)))
+            while okc.calls[ONE] < 1:  # the 429 has been answered
+                await asyncio.sleep(0.001)
+            second = await client.fulfillment(fid(2))  # starts during the pause
+            return await first_one, second, client.stats
+
+    one, two_, stats = asyncio.run(two())
+    assert (one["id"], two_["id"]) == (fid(1), fid(2))
+    assert stats.rate_limit_pauses == 1
+    assert okc.calls[ONE] == 3  # the second request met no 429: it waited its turn
+    assert sent[fid(2)] - sent[fid(1)] >= 0.3
 
 
 # -- a whole pull over sockets --------------------------------------------------------------
