@@ -261,7 +261,7 @@ class AsyncOKCClient:
             )
         return data
 
-    async def _pause(self, seconds: float, why: str) -> None:
+    def _pause(self, seconds: float, why: str) -> None:
         """Hold every request of this client for ``seconds`` (a rate limit)."""
         until = self._clock() + seconds
         if until > self._not_before:
@@ -270,8 +270,11 @@ class AsyncOKCClient:
             log.info("OKC rate limit: every request waits %.2f s (%s)", seconds, why)
 
     async def _wait_turn(self) -> None:
-        wait = self._not_before - self._clock()
-        if wait > 0:
+        # again if the pause was extended while this request slept (a few times at most)
+        for _ in range(4):
+            wait = self._not_before - self._clock()
+            if wait <= 0:
+                return
             await self._sleep(wait)
 
     def _rate_limit_headers(self, response: httpx.Response) -> float | None:
@@ -379,7 +382,7 @@ class AsyncOKCClient:
             if response is not None:
                 pause = self._rate_limit_headers(response)
                 if pause and status != 429:
-                    await self._pause(pause, "X-RateLimit-Remaining: 0")
+                    self._pause(pause, "X-RateLimit-Remaining: 0")
             if (
                 status == 401
                 and used is not None
@@ -458,7 +461,7 @@ class AsyncOKCClient:
                 )
                 self.stats.retries += 1
                 if status == 429:
-                    await self._pause(wait, f"{status} on {method} {path}")
+                    self._pause(wait, f"{status} on {method} {path}")
                 else:
                     await self._sleep(wait)
                 continue
