@@ -19,8 +19,8 @@ from okc_recon.reconciliation._match import (
     aggregate_shipments,
     assemble_shipments,
     classify_fulfillments,
-    invoice_id,
     invoices_table,
+    line_work,
     match_lines,
     money,
     unmatched_reasons,
@@ -124,6 +124,22 @@ _BASE_COLUMNS = (
     "_service",
 )
 
+# The line columns the unmatched lines carry (their reasons, NOT_IN_OKC, the unmatched frame).
+_UNMATCHED_LINE_COLUMNS = (
+    "carrier",
+    "invoice_number",
+    "tracking_number",
+    "tracking_key",
+    "tracking_corrupted",
+    "ship_date",
+    "delivery_date",
+    "service",
+    "charge_category",
+    "amount",
+    "source_file",
+    "source_line",
+)
+
 _REQUIRED = {
     "fulfillments": ("fulfillment_id", "tracking_key"),
     "invoice_lines": ("tracking_key", "amount"),
@@ -190,9 +206,14 @@ def _weight_unit(
     if rules.weight_unit != "auto":
         return rules.weight_unit, f"set to {rules.weight_unit} in the rules", None
     if inference is None:
-        pairs = base.select("_sid", "tracking_key", "weight").join(
-            totals.select("_sid", "entered_weight_lb", "_billed_actual_lb"), on="_sid"
-        )
+        # both frames are laid out by _sid; the shipments some line bills
+        pairs = pl.concat(
+            [
+                base.select("_sid", "tracking_key", "weight"),
+                totals.select("line_count", "entered_weight_lb", "_billed_actual_lb"),
+            ],
+            how="horizontal",
+        ).filter(pl.col("line_count").is_not_null())
         step = max(1, pairs.height // _INFERENCE_SAMPLE)
         pairs = pairs.filter(pl.col("_sid") % step == 0)
         inference = infer_weight_unit(
@@ -254,18 +275,12 @@ def reconcile(
     # Intermediate frames are dropped as soon as they are used: at a million shipments each
     # is hundreds of megabytes, and the peak is what counts.
     clock = _Clock()
-    classified = classify_fulfillments(f.lazy(), rules, window).collect()
-    cannot = (
-        classified.lazy()
-        .filter(pl.col("_reason").is_not_null())
-        .sort("_f_row")
-        .select(
-            [
-                pl.col(c if c != "reason" else "_reason").cast(t).alias(c)
-                for c, t in CANNOT_RECONCILE_SCHEMA.items()
-            ]
-        )
-        .collect()
+    classified = classify_fulfillments(f, rules, window)
+    cannot = classified.filter(pl.col("_reason").is_not_null()).select(
+        [
+            pl.col(c if c != "reason" else "_reason").cast(t).alias(c)
+            for c, t in CANNOT_RECONCILE_SCHEMA.items()
+        ]
     )
     after_keys = (
         classified.lazy()
@@ -274,46 +289,55 @@ def reconcile(
         .collect()
         .to_series()
     )
-    # Shipments get an integer id (_sid) in the fulfillments' order: every step after the
-    # tracking-number joins groups and joins on it.
+    # Shipments get an integer id (_sid): their row, in the fulfillments' order. Every step
+    # after the tracking-number join groups, gathers and scatters on it.
     base = (
-        classified.lazy()
-        .filter(pl.col("_reason").is_null())
+        classified.filter(pl.col("_reason").is_null())
         .select(_BASE_COLUMNS)
-        .sort("_f_row")
+        .rechunk()
         .with_row_index("_sid")
-        .collect()
     )
     del classified
     clock.lap("fulfillments classified")
-    inv_id = lines.select(invoice_id()).to_series()
-    invoices = invoices_table(lines, inv_id)
-    matched = match_lines(lines, inv_id, base, invoices, rules, window)
-    del inv_id
+    work, codes = line_work(lines)
+    invoices, inv_rank = invoices_table(lines, work)
+    matched = match_lines(lines, work.with_columns(inv_rank), base, window)
+    del work, inv_rank
     clock.lap("lines matched")
-    result_lines = pl.concat(
-        [
-            lines,
-            matched.select(
-                shipment_key=base.get_column("tracking_key").gather(matched.get_column("_sid")),
-                match_via="match_via",
-                assigned=pl.when(pl.col("_sid").is_not_null())
-                .then(pl.lit("shipment"))
-                .otherwise(pl.lit("unmatched")),
-                duplicate="duplicate",
-                period="period",
-            ).select([pl.col(c).cast(t) for c, t in LINE_EXTRA_SCHEMA.items()]),
-        ],
-        how="horizontal",
+    totals, duplicate = aggregate_shipments(lines, matched, invoices, codes, base.height, rules)
+    clock.lap("shipments totalled")
+    sid = matched.get_column("_sid")
+    via = pl.col("_via")
+    extra = matched.select(
+        shipment_key=base.get_column("tracking_key").gather(sid),
+        match_via=pl.when(via == 1)
+        .then(pl.lit("tracking_key"))
+        .when(via == 2)
+        .then(pl.lit("alt_tracking_key")),
+        assigned=pl.when(pl.col("_sid").is_not_null())
+        .then(pl.lit("shipment"))
+        .otherwise(pl.lit("unmatched")),
+        duplicate=duplicate,
+        period=pl.coalesce(base.get_column("_period").gather(sid), pl.col("_line_period")),
+    ).select([pl.col(c).cast(t) for c, t in LINE_EXTRA_SCHEMA.items()])
+    result_lines = pl.concat([lines, extra], how="horizontal")
+    del extra, duplicate
+    # The lines no shipment claims (few), with the text their reasons and issues read.
+    alone = matched.filter(pl.col("_sid").is_null()).select(
+        "_line", "_cents", "_inv_rank", period="_line_period"
     )
     unmatched_lines = unmatched_reasons(
-        matched.lazy().filter(pl.col("_sid").is_null()), after_keys, window
+        pl.concat(
+            [alone, lines.select(_UNMATCHED_LINE_COLUMNS)[alone.get_column("_line")]],
+            how="horizontal",
+        ).lazy(),
+        after_keys,
+        window,
     ).collect()
-    totals = aggregate_shipments(matched, invoices, rules)
-    del matched
-    clock.lap("shipments totalled")
+    del matched, alone
+    clock.lap("lines finished")
     unit, unit_source, inference = _weight_unit(base, totals, rules, weight_inference)
-    ship = assemble_shipments(base.lazy(), totals.lazy(), rules, unit).collect(engine="in-memory")
+    ship = assemble_shipments(base, totals, rules, unit)
     del base, totals
     clock.lap("shipments assembled")
 
