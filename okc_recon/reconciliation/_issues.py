@@ -7,6 +7,7 @@ invoice they refer to, and sorted by money at stake.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -85,23 +86,71 @@ def _lb(expr: pl.Expr) -> pl.Expr:
     return expr.round(2).cast(pl.Utf8).fill_null("n/a")
 
 
+class _Picker:
+    """Rows of the shipments frame picked by conditions, all evaluated in one pass over it.
+
+    Each issue looks at few shipments; filtering the million-row frame once per issue would
+    read its columns a dozen times, and ``detect_issues`` formats text only for picked rows.
+    """
+
+    def __init__(self, ship: pl.DataFrame, scope: pl.Expr) -> None:
+        self.ship = ship
+        self.scope = scope
+        self.conditions: list[pl.Expr] = []
+
+    def pick(self, condition: pl.Expr) -> int:
+        self.conditions.append(condition)
+        return len(self.conditions) - 1
+
+    def frames(self) -> list[pl.DataFrame]:
+        masks = (
+            self.ship.lazy()
+            .select(
+                (self.scope & condition).fill_null(False).alias(f"m{index}")
+                for index, condition in enumerate(self.conditions)
+            )
+            .collect(engine=_ENGINE)
+        )
+        return [self.ship[mask.arg_true()] for mask in masks.iter_columns()]
+
+
+@dataclass(frozen=True)
+class _Picked:
+    """An issue: the rows it picked (``index``) and how it turns them into exceptions."""
+
+    index: int
+    code: str
+    then: pl.Expr | None
+    amount: pl.Expr
+    rank: pl.Expr
+    detail: pl.Expr
+
+    def build(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        if self.then is not None:
+            frame = frame.filter(self.then)
+        return frame.select(
+            "_sid",
+            "tracking_key",
+            issue_code=pl.lit(self.code),
+            _amount=self.amount.cast(pl.Int64).fill_null(0),
+            _rank=self.rank.cast(pl.Int64),
+            detail=self.detail,
+        )
+
+
 def _event(
-    frame: pl.LazyFrame,
+    picker: _Picker,
     code: str,
     condition: pl.Expr,
     *,
     amount: pl.Expr,
     rank: pl.Expr,
     detail: pl.Expr,
-) -> pl.LazyFrame:
-    return frame.filter(condition).select(
-        "_sid",
-        "tracking_key",
-        issue_code=pl.lit(code),
-        _amount=amount.cast(pl.Int64).fill_null(0),
-        _rank=rank.cast(pl.Int64),
-        detail=detail,
-    )
+    then: pl.Expr | None = None,
+) -> _Picked:
+    """The exceptions ``code`` raises on the shipments where ``condition`` (and ``then``,
+    evaluated on those rows only) holds."""
+    return _Picked(picker.pick(condition), code, then, amount, rank, detail)
 
 
 def _tolerance_exceeded(value: pl.Expr, expected: pl.Expr, rules: Rules) -> pl.Expr:
@@ -117,17 +166,15 @@ def _tolerance_exceeded(value: pl.Expr, expected: pl.Expr, rules: Rules) -> pl.E
 def _late_deliveries(
     ship: pl.LazyFrame, invoices: pl.DataFrame, rules: Rules, as_of: date
 ) -> pl.DataFrame:
-    """Guaranteed shipments delivered after their commitment, with deadline and days left."""
+    """Guaranteed shipments delivered after their commitment, with deadline and days left.
+
+    ``ship`` holds the shipments that can be late: not canceled-and-billed, no refund line,
+    a ship and a delivery date.
+    """
     commit_carrier = pl.coalesce(pl.col("carrier_billed"), pl.col("_okc_carrier"))
     commit_service = pl.coalesce(pl.col("service_billed"), pl.col("service"))
     candidates = (
-        ship.filter(
-            ~pl.col("_billed_canceled")
-            & ~pl.col("_refund").fill_null(False)
-            & pl.col("ship_date").is_not_null()
-            & pl.col("delivery_date").is_not_null()
-        )
-        .select(
+        ship.select(
             "_sid",
             "tracking_key",
             "ship_date",
@@ -278,11 +325,11 @@ def detect_issues(
 
     # A prior-period shipment no line of this run bills is outside the run (its own month's
     # run judged it): nothing is raised for it.
-    s = ship.lazy().filter((pl.col("period") == "current") | (pl.col("line_count") > 0))
+    s = _Picker(ship, (pl.col("period") == "current") | (pl.col("line_count") > 0))
     live = ~pl.col("_billed_canceled")
     rank = pl.col("_first_rank")
     days_since = (pl.lit(as_of) - pl.col("_pickup")).dt.total_days()
-    events: list[pl.LazyFrame] = [
+    events: list[_Picked] = [
         _event(
             s,
             "UNBILLED",
@@ -412,48 +459,35 @@ def detect_issues(
     # bills it, an unusual number format is no mismatch. A shipment no line bills yet is
     # judged by its tracking number (looked at only for those few rows).
     okc_carrier = pl.col("_okc_carrier")
-    unbilled_format = (
-        s.filter(
-            (pl.col("line_count") == 0)
-            & okc_carrier.is_not_null()
-            & pl.col("tracking_key").is_not_null()
-        )
-        .select(
-            "_sid",
-            "_okc_carrier",
-            _detected=tracking.detect_carrier(pl.col("tracking_key")),
-            _valid=tracking.valid_for_carrier(pl.col("tracking_key"), okc_carrier),
-        )
-        .filter(
-            pl.col("_detected").is_not_null()
-            & (pl.col("_detected") != okc_carrier)
-            & ~pl.col("_valid").fill_null(False)
-        )
-        .select("_sid", "_detected")
-    )
-    with_format = s.join(unbilled_format, on="_sid", how="left")
     events.append(
         _event(
-            with_format,
+            s,
             "CARRIER_MISMATCH",
             okc_carrier.is_not_null()
-            & (
-                (pl.col("carrier_billed").is_not_null() & (pl.col("carrier_billed") != okc_carrier))
-                | pl.col("_detected").is_not_null()
-            ),
+            & pl.col("carrier_billed").is_not_null()
+            & (pl.col("carrier_billed") != okc_carrier),
+            amount=pl.lit(0),
+            rank=rank,
+            detail=pl.format("OKC carrier {}; billed by {}", _text(okc_carrier), "carrier_billed"),
+        )
+    )
+    detected = tracking.detect_carrier(pl.col("tracking_key"))
+    events.append(
+        _event(
+            s,
+            "CARRIER_MISMATCH",
+            (pl.col("line_count") == 0)
+            & okc_carrier.is_not_null()
+            & pl.col("tracking_key").is_not_null(),
+            then=detected.is_not_null()
+            & (detected != okc_carrier)
+            & ~tracking.valid_for_carrier(pl.col("tracking_key"), okc_carrier).fill_null(False),
             amount=pl.lit(0),
             rank=rank,
             detail=pl.format(
-                "OKC carrier {}; {}",
+                "OKC carrier {}; not billed yet; the tracking number is a {} number",
                 _text(okc_carrier),
-                pl.when(pl.col("carrier_billed").is_not_null())
-                .then(pl.format("billed by {}", pl.col("carrier_billed")))
-                .otherwise(
-                    pl.format(
-                        "not billed yet; the tracking number is a {} number",
-                        pl.col("_detected").fill_null("n/a"),
-                    )
-                ),
+                detected.fill_null("n/a"),
             ),
         )
     )
@@ -465,8 +499,8 @@ def detect_issues(
             (pl.col("carrier_billed") == okc_carrier)
             & pl.col("service").is_not_null()
             & pl.col("service_billed").is_not_null()
-            & (pl.col("service") != pl.col("service_billed"))
-            & ~pair.is_in(list(equivalent_pairs(rules))),
+            & (pl.col("service") != pl.col("service_billed")),
+            then=~pair.is_in(list(equivalent_pairs(rules))),
             amount=pl.lit(0),
             rank=rank,
             detail=pl.format(
@@ -517,10 +551,20 @@ def detect_issues(
             ),
         )
     )
-    late = _late_deliveries(s, invoices, rules, as_of)
-    stacked = pl.concat([*events, late.lazy()], how="diagonal_relaxed")
-    info = s.select(
-        "_sid",
+    late_candidates = s.pick(
+        ~pl.col("_billed_canceled")
+        & ~pl.col("_refund").fill_null(False)
+        & pl.col("ship_date").is_not_null()
+        & pl.col("delivery_date").is_not_null()
+    )
+    frames = s.frames()
+    late = _late_deliveries(frames[late_candidates].lazy(), invoices, rules, as_of)
+    stacked = pl.concat(
+        [*(event.build(frames[event.index].lazy()) for event in events), late.lazy()],
+        how="diagonal_relaxed",
+    ).collect(engine=_ENGINE)
+    # ship's rows are its _sid: the shipment columns of each exception are a gather
+    info = ship.select(
         "tracking_number",
         "carrier",
         "order_id",
@@ -529,8 +573,8 @@ def detect_issues(
         "ship_date",
         "delivery_date",
         "period",
-    )
-    on_shipments = stacked.join(info, on="_sid", how="left")
+    )[stacked.get_column("_sid")]
+    on_shipments = pl.concat([stacked, info], how="horizontal").lazy()
     everything = pl.concat(
         [on_shipments, _not_in_okc(unmatched_lines)], how="diagonal_relaxed"
     ).join(

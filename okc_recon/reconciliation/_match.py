@@ -544,25 +544,32 @@ def _claim(duplicate: pl.Expr, rules: Rules) -> pl.Expr:
     )
 
 
-def _per_shipment(lines: pl.LazyFrame, rules: Rules) -> pl.DataFrame:
-    """The per-``_sid`` aggregates of assigned lines carrying ``duplicate`` and ``_claim``."""
+def _per_shipment(
+    lines: pl.LazyFrame, rules: Rules, types: list[int]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-``_sid`` aggregates of assigned lines carrying ``duplicate`` and ``_claim``.
+
+    Two frames: one row per shipment with the totals every shipment needs (``types``: the
+    charge type codes present; the others are zero), and one row per shipment with claimed
+    lines with the money other issues claim (claimed lines are a small share).
+    """
     kind = pl.col("_type")
     ship = pl.col("_ship")
     transportation = kind == TYPE_CODES["transportation"]
     not_return = ~pl.col("_return")
     claim = pl.col("_claim")
     duplicate = pl.col("duplicate")
-    surcharge = claim == CLAIM_SURCHARGE
-    return (
+    rank = pl.col("_inv_rank")
+    main = (
         lines.group_by("_sid")
         .agg(
             carrier_total=pl.col("_cents").sum(),
-            **{f"charge_{t}": _sum_cents(kind == i) for t, i in TYPE_CODES.items()},
+            **{f"charge_{t}": _sum_cents(kind == i) for t, i in TYPE_CODES.items() if i in types},
             _base=_sum_cents(claim.is_null()),
             _has_ship=ship.any(),
             line_count=pl.len().cast(pl.Int64),
-            _first_rank=pl.col("_inv_rank").min(),
-            _last_rank=pl.col("_inv_rank").max(),
+            _first_rank=rank.min(),
+            _last_rank=rank.max(),
             _carrier_ship=_max_where("_carrier", ship),
             _carrier_any=pl.col("_carrier").max(),
             _service_transport=_max_where("_service", ship & transportation),
@@ -589,7 +596,47 @@ def _per_shipment(lines: pl.LazyFrame, rules: Rules) -> pl.DataFrame:
             _entered_1=_max_where("_entered_lb", not_return),
             _billed_1=_max_where("_billed_lb", not_return),
             _billed_actual_1=_max_where("_billed_lb", not_return & ~pl.col("_dim")),
-            # The money other issues claim.
+            # Whether the shipment may hold duplicate copies (its exact check runs on few):
+            # shipment-category lines on several invoices, several transportation lines, or
+            # an alternate-key package (whose id is shared by every shipment it bills).
+            _ship_rank_min=pl.when(ship).then(rank).min(),
+            _ship_rank_max=pl.when(ship).then(rank).max(),
+            _transport_lines=(ship & transportation).sum(),
+            _alt_package=(pl.col("_pkg") >= _ALT_PACKAGE).any(),
+        )
+        .with_columns(
+            _dup_candidate=(pl.col("_ship_rank_min") != pl.col("_ship_rank_max")).fill_null(False)
+            | (pl.col("_transport_lines") > 1)
+            | pl.col("_alt_package"),
+            _carrier_billed=pl.coalesce("_carrier_ship", "_carrier_any"),
+            _service_billed=pl.coalesce("_service_transport", "_service_ship", "_service_any"),
+            _ship_date_billed=pl.coalesce("_ship_date_first", "_ship_date_any"),
+            _multi_package=(pl.col("_pkg_first") != pl.col("_pkg_last")).fill_null(False),
+            _several_invoices=pl.col("_first_rank") != pl.col("_last_rank"),
+        )
+        .drop(
+            "_carrier_ship",
+            "_carrier_any",
+            "_service_transport",
+            "_service_ship",
+            "_service_any",
+            "_ship_date_first",
+            "_ship_date_any",
+            "_pkg_first",
+            "_pkg_last",
+            "_last_rank",
+            "_ship_rank_min",
+            "_ship_rank_max",
+            "_transport_lines",
+            "_alt_package",
+        )
+        .collect(engine="streaming")
+    )
+    surcharge = claim == CLAIM_SURCHARGE
+    claimed = (
+        lines.filter(claim.is_not_null())
+        .group_by("_sid")
+        .agg(
             _dup=_sum_cents(claim == CLAIM_DUPLICATE),
             _dup_n=(claim == CLAIM_DUPLICATE).sum().cast(pl.Int64),
             _dup_rank=_first_rank(claim == CLAIM_DUPLICATE),
@@ -606,16 +653,10 @@ def _per_shipment(lines: pl.LazyFrame, rules: Rules) -> pl.DataFrame:
                 f"_sur_rank_{t}": _first_rank(surcharge & (kind == TYPE_CODES[t]))
                 for t in sorted(rules.surcharge_types)
             },
-            # Whether the shipment may hold duplicate copies (its exact check runs on few).
-            _dup_candidate=(
-                pl.when(ship).then(pl.col("_inv_rank")).min()
-                != pl.when(ship).then(pl.col("_inv_rank")).max()
-            ).fill_null(False)
-            | ((ship & transportation).sum() > 1)
-            | ((pl.col("_via") == _VIA_ALT) & (pl.col("_pkg") >= _ALT_PACKAGE)).any(),
         )
         .collect(engine="streaming")
     )
+    return main, claimed
 
 
 def _duplicates(lines: pl.DataFrame) -> pl.Series:
@@ -666,16 +707,22 @@ def aggregate_shipments(
     an alternate-key package) are then checked exactly and totalled again, on their lines only.
     """
     height = matched.height
+    types = matched.get_column("_type").unique().to_list()
     assigned = matched.lazy().filter(pl.col("_sid").is_not_null())
-    first = _per_shipment(
+    main, claimed = _per_shipment(
         assigned.with_columns(duplicate=pl.lit(False), _claim=_claim(pl.lit(False), rules)),
         rules,
+        types,
     )
-    candidates = first.filter(pl.col("_dup_candidate")).get_column("_sid")
+    # Laid out by _sid: row i is shipment i (null for a shipment no line bills).
+    rows = scatter(
+        shipments, main.get_column("_sid"), pl.int_range(main.height, dtype=pl.UInt32, eager=True)
+    )
+    candidates = main.filter(pl.col("_dup_candidate")).get_column("_sid")
     duplicate = pl.repeat(False, height, eager=True).alias("duplicate")
     if candidates.len():
-        in_candidate = _flags(shipments, candidates).gather(matched.get_column("_sid"))
-        subset = matched.filter(in_candidate.fill_null(False))
+        in_candidate = _flags(shipments, candidates)
+        subset = matched.filter(in_candidate.gather(matched.get_column("_sid")).fill_null(False))
         index = subset.get_column("_line")
         subset = subset.with_columns(
             lines.get_column("source_file").gather(index),
@@ -685,36 +732,39 @@ def aggregate_shipments(
         duplicate = scatter(height, index, subset.get_column("duplicate"), fill=False).alias(
             "duplicate"
         )
-        again = _per_shipment(
-            subset.lazy().with_columns(_claim=_claim(pl.col("duplicate"), rules)), rules
+        main_again, claimed_again = _per_shipment(
+            subset.lazy().with_columns(_claim=_claim(pl.col("duplicate"), rules)), rules, types
         )
-        first = pl.concat([first.filter(~pl.col("_dup_candidate")), again.select(first.columns)])
-    totals = first.drop("_dup_candidate")
-    # Laid out by _sid: row i is shipment i (null for a shipment no line bills).
-    rows = scatter(
-        shipments,
-        totals.get_column("_sid"),
-        pl.int_range(totals.height, dtype=pl.UInt32, eager=True),
-    )
-    totals = totals.select(pl.all().gather(rows)).drop("_sid")
-    carrier_billed = pl.coalesce("_carrier_ship", "_carrier_any")
-    service_billed = pl.coalesce("_service_transport", "_service_ship", "_service_any")
+        rows = rows.scatter(
+            main_again.get_column("_sid"),
+            pl.int_range(main.height, main.height + main_again.height, dtype=pl.UInt32, eager=True),
+        )
+        main = pl.concat([main, main_again.select(main.columns)], rechunk=False)
+        claimed = pl.concat(
+            [
+                claimed.filter(~in_candidate.gather(claimed.get_column("_sid"))),
+                claimed_again.select(claimed.columns),
+            ]
+        )
+    totals = main[rows].drop("_sid", "_dup_candidate")
+
+    def spread(frame: pl.DataFrame, column: str) -> pl.Series:
+        return scatter(shipments, frame.get_column("_sid"), frame.get_column(column))
+
     totals = totals.with_columns(
-        carrier_billed=codes.carriers.gather(totals.select(carrier_billed).to_series()),
-        service_billed=codes.services.gather(totals.select(service_billed).to_series()),
-        _ship_date_billed=pl.coalesce("_ship_date_first", "_ship_date_any"),
+        *(spread(claimed, c) for c in claimed.columns if c != "_sid"),
+        carrier_billed=codes.carriers.gather(totals.get_column("_carrier_billed")),
+        service_billed=codes.services.gather(totals.get_column("_service_billed")),
         _pod=(pl.col("_pod_key") // _POD_SCALE).cast(pl.Date),
         _pod_time=pl.when(pl.col("_pod_key") % _POD_SCALE > 0)
         .then(((pl.col("_pod_key") % _POD_SCALE) - 1).cast(pl.Time))
         .otherwise(pl.lit(None, dtype=pl.Time)),
-        _multi_package=(pl.col("_pkg_first") != pl.col("_pkg_last")).fill_null(False),
-        _several_invoices=(pl.col("_first_rank") != pl.col("_last_rank")).fill_null(False),
         _sid=pl.int_range(shipments, dtype=pl.UInt32),
-    )
+    ).drop("_carrier_billed", "_service_billed", "_pod_key")
     line_sid = matched.get_column("_sid")
     # Multi-piece shipments (few): per package, then summed, since each package is weighed
     # and rounded on its own. Returns are other parcels and do not count.
-    multi = totals.filter(pl.col("_multi_package")).get_column("_sid")
+    multi = totals.filter(pl.col("_multi_package").fill_null(False)).get_column("_sid")
     packages = (
         matched.lazy()
         .filter(_flags(shipments, multi).gather(line_sid).fill_null(False) & ~pl.col("_return"))
@@ -734,7 +784,7 @@ def aggregate_shipments(
         .collect()
     )
     # Invoice numbers, in invoice order: one lookup for the common one-invoice shipment.
-    several = totals.filter(pl.col("_several_invoices")).get_column("_sid")
+    several = totals.filter(pl.col("_several_invoices").fill_null(False)).get_column("_sid")
     numbers = invoices.get_column("invoice_number")
     listed = (
         matched.lazy()
@@ -748,9 +798,6 @@ def aggregate_shipments(
         )
         .collect()
     )
-
-    def spread(frame: pl.DataFrame, column: str) -> pl.Series:
-        return scatter(shipments, frame.get_column("_sid"), frame.get_column(column))
 
     joined = (
         listed.lazy()
@@ -827,11 +874,15 @@ def assemble_shipments(
         okc_weight = (
             pl.when(pl.col("weight") > 0).then(to_pounds(pl.col("weight"), weight_unit)).round(6)
         )
+    frame = pl.concat([base, totals.drop("_sid")], how="horizontal")
     return (
-        pl.concat([base, totals.drop("_sid")], how="horizontal")
-        .lazy()
+        frame.lazy()
         .with_columns(
-            *(pl.col(c).fill_null(0) for c in zero),
+            # (a charge type no line has is not aggregated: zero)
+            *(
+                pl.col(c).fill_null(0) if c in frame.columns else pl.lit(0, pl.Int64).alias(c)
+                for c in zero
+            ),
             *(pl.col(c).fill_null(False) for c in false),
             _okc_cents=okc_cents,
             _expected=pl.when(derive).then(div_half_up(okc_cents, numerator, denominator)),
