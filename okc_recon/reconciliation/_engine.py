@@ -23,6 +23,7 @@ from okc_recon.reconciliation._match import (
     line_work,
     match_lines,
     money,
+    scatter,
     unmatched_reasons,
 )
 from okc_recon.reconciliation._result import Reconciliation
@@ -402,7 +403,9 @@ def _shipments(ship: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
             issues=pl.col("issue_code").unique(maintain_order=True).str.join(", "),
             amount_at_stake=pl.col("amount_at_stake").sum(),
         )
+        .collect(engine="in-memory")
     )
+    sids = per_shipment.get_column("_sid")
     money_columns = {
         "okc_charge": "_okc_cents",
         "expected_charge": "_expected",
@@ -411,12 +414,20 @@ def _shipments(ship: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
         "unexplained_variance": "_unexplained",
         **{f"charge_{t}": f"charge_{t}" for t in CHARGE_TYPES},
     }
+    zero = pl.lit(0).cast(MONEY)
     return (
         ship.lazy()
-        .join(per_shipment, on="_sid", how="left", maintain_order="left")
         .with_columns(
-            *(money(pl.col(src)).alias(dst) for dst, src in money_columns.items()),
-            amount_at_stake=pl.col("amount_at_stake").fill_null(0),
+            # (a charge type no line has is zero throughout)
+            *(
+                money(pl.col(src)).alias(dst) if src in ship.columns else zero.alias(dst)
+                for dst, src in money_columns.items()
+            ),
+            # ship's rows are its _sid
+            issues=scatter(ship.height, sids, per_shipment.get_column("issues")),
+            amount_at_stake=scatter(
+                ship.height, sids, per_shipment.get_column("amount_at_stake")
+            ).fill_null(0),
         )
         .select([pl.col(c).cast(t) for c, t in SHIPMENT_SCHEMA.items()])
         .collect(engine="in-memory")

@@ -34,7 +34,7 @@ from okc_recon.carriers.services import normalize_service
 from okc_recon.money import MONEY
 from okc_recon.reconciliation.rules import Rules
 from okc_recon.schema import CHARGE_TYPES
-from okc_recon.weights import to_pounds
+from okc_recon.weights import POUNDS_PER, to_pounds
 
 __all__ = [
     "CURRENT",
@@ -86,8 +86,11 @@ class Window:
 
 
 def cents(amount: pl.Expr) -> pl.Expr:
-    """A MONEY expression as whole cents (exact)."""
-    return (amount * 100).cast(pl.Int64)
+    """A :data:`~okc_recon.money.MONEY` expression as whole cents (exact).
+
+    A 2-place decimal is stored as its number of hundredths: that integer is the cents.
+    """
+    return amount.to_physical().cast(pl.Int64)
 
 
 def money(cents_expr: pl.Expr) -> pl.Expr:
@@ -179,7 +182,7 @@ def classify_fulfillments(fulfillments: pl.DataFrame, rules: Rules, window: Wind
         # superset of those sharing the key itself, which is decided on the text below).
         .with_columns(_maybe_shared=_key_hash(pl.when(~after).then(key)).is_duplicated())
         .with_columns(_maybe_shared=pl.col("_maybe_shared") & key.is_not_null() & ~after)
-        .collect()
+        .collect(engine="in-memory")
     )
     # Rule 2: among the run's fulfillments sharing a tracking key (few), the earliest created
     # is the shipment's; the order is total (created_at, then id, then input row).
@@ -206,7 +209,7 @@ def classify_fulfillments(fulfillments: pl.DataFrame, rules: Rules, window: Wind
                 pl.col("_primary_id").fill_null("(no id)"),
             ),
         )
-        .collect()
+        .collect(engine="in-memory")
     )
     shared_reason = scatter(
         frame.height, shared.get_column("_f_row"), shared.get_column("_shared_reason")
@@ -267,10 +270,12 @@ def _invoice_id() -> pl.Expr:
     )
 
 
-def _codes(column: pl.Series) -> tuple[pl.Series, dict[str, int]]:
-    """Small integer codes for a low-cardinality text column, and the values they stand for."""
+def _codes(column: pl.Series) -> tuple[pl.Series, pl.Expr]:
+    """Small integer codes for a low-cardinality text column (an expression over it), and the
+    values they stand for (code ``i`` is ``values[i]``; null stays null)."""
     values = column.drop_nulls().unique().sort()
-    return values, {value: index for index, value in enumerate(values.to_list())}
+    code = pl.col(column.name).cast(pl.Enum(values)).to_physical().cast(pl.Int32)
+    return values, code
 
 
 @dataclass(frozen=True)
@@ -292,20 +297,23 @@ def line_work(lines: pl.DataFrame) -> tuple[pl.DataFrame, Codes]:
     (charge category), ``_cents``, weights in pounds, ``_dim``, ``ship_date``, ``_pod_key``
     (POD date and time as one sortable integer), ``_carrier`` and ``_service`` codes.
     """
-    carriers, carrier_codes = _codes(lines.get_column("carrier"))
-    services, service_codes = _codes(lines.get_column("service"))
+    carriers, carrier_code = _codes(lines.get_column("carrier"))
+    services, service_code = _codes(lines.get_column("service"))
     category = pl.col("charge_category")
-    # one unit lookup for both weights (to_pounds would look it up per column)
-    per_unit = to_pounds(pl.lit(1.0), pl.col("weight_unit"))
+    # one unit lookup for both weights (as to_pounds, null for a null or unknown unit)
+    unit = pl.col("weight_unit")
+    per_unit: pl.Expr = pl.lit(None, dtype=pl.Float64)
+    for name, factor in POUNDS_PER.items():
+        per_unit = pl.when(unit == name).then(factor).otherwise(per_unit)
+    charge_type = pl.col("charge_type").cast(pl.Enum(CHARGE_TYPES), strict=False)
     work = (
         lines.lazy()
         .select(
             _kh=_key_hash(pl.col("tracking_key")),
             _alt=pl.col("alt_tracking_key").is_not_null(),
             _inv_h=_invoice_hash(),
-            _type=pl.col("charge_type").replace_strict(
-                TYPE_CODES, default=-1, return_dtype=pl.Int8
-            ),
+            # (-1: a type outside schema.CHARGE_TYPES, or none)
+            _type=charge_type.to_physical().cast(pl.Int8).fill_null(-1),
             _ship=(category == "shipment").fill_null(False),
             _return=(category == "return").fill_null(False),
             _adjust=(category == "adjustment").fill_null(False),
@@ -317,14 +325,10 @@ def line_work(lines: pl.DataFrame) -> tuple[pl.DataFrame, Codes]:
             # the latest POD date with its time, as one integer (time + 1, 0 if unknown)
             _pod_key=pl.col("delivery_date").cast(pl.Int64) * _POD_SCALE
             + (pl.col("delivery_time").cast(pl.Int64) + 1).fill_null(0),
-            _carrier=pl.col("carrier").replace_strict(
-                carrier_codes, default=None, return_dtype=pl.Int32
-            ),
-            _service=pl.col("service").replace_strict(
-                service_codes, default=None, return_dtype=pl.Int32
-            ),
+            _carrier=carrier_code,
+            _service=service_code,
         )
-        .collect()
+        .collect(engine="in-memory")
         .rechunk()
         .with_row_index("_line")
     )
@@ -363,7 +367,7 @@ def invoices_table(lines: pl.DataFrame, work: pl.DataFrame) -> tuple[pl.DataFram
             pl.col("source_file").first(),
             _same=same(pl.col("carrier").fill_null("")) & same(number) & same(file_if_no_number),
         )
-        .collect()
+        .collect(engine="in-memory")
     )
     if grouped.get_column("_same").all():
         table = grouped.with_columns(_inv_id=_invoice_id()).drop("_same")
@@ -428,7 +432,7 @@ def match_lines(
             how="inner",
         )
         .select("_line", "_sid")
-        .collect()
+        .collect(engine="in-memory")
     )
     by_key = _verified_pairs(by_key, lines.get_column("tracking_key"), shipment_keys)
     sid1 = scatter(height, by_key.get_column("_line"), by_key.get_column("_sid"))
@@ -781,7 +785,7 @@ def aggregate_shipments(
             _billed_actual_n=pl.when(pl.col("_ba").count() > 0).then(pl.col("_ba").sum()),
             _actual_packages_n=pl.col("_ba").count().cast(pl.Int64),
         )
-        .collect()
+        .collect(engine="in-memory")
     )
     # Invoice numbers, in invoice order: one lookup for the common one-invoice shipment.
     several = totals.filter(pl.col("_several_invoices").fill_null(False)).get_column("_sid")
@@ -796,7 +800,7 @@ def aggregate_shipments(
             _invoices_n=pl.len().cast(pl.Int64),
             _numbers=pl.col("_inv_rank").sort(),
         )
-        .collect()
+        .collect(engine="in-memory")
     )
 
     joined = (
@@ -810,7 +814,7 @@ def aggregate_shipments(
         )
         .group_by("_sid", maintain_order=True)
         .agg(pl.col("_number").drop_nulls().str.join(", "))
-        .collect()
+        .collect(engine="in-memory")
     )
     first_number = numbers.gather(totals.get_column("_first_rank"))
     multi_package = pl.col("_multi_package")
@@ -878,11 +882,8 @@ def assemble_shipments(
     return (
         frame.lazy()
         .with_columns(
-            # (a charge type no line has is not aggregated: zero)
-            *(
-                pl.col(c).fill_null(0) if c in frame.columns else pl.lit(0, pl.Int64).alias(c)
-                for c in zero
-            ),
+            # (a charge type no line has is not aggregated, nor made a column of zeros)
+            *(pl.col(c).fill_null(0) for c in zero if c in frame.columns),
             *(pl.col(c).fill_null(False) for c in false),
             _okc_cents=okc_cents,
             _expected=pl.when(derive).then(div_half_up(okc_cents, numerator, denominator)),
@@ -908,5 +909,5 @@ def assemble_shipments(
             .then(pl.lit("alt_tracking_key"))
             .otherwise(pl.lit(None, dtype=pl.Utf8)),
         )
-        .collect()
+        .collect(engine="in-memory")
     )
