@@ -5,8 +5,9 @@ last step every reader takes, :func:`finish`, which turns a reader's charge line
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -23,7 +24,9 @@ from okc_recon.money import MONEY, parse_money
 __all__ = [
     "Parsed",
     "classify",
+    "classify_many",
     "finish",
+    "first_failure",
     "flag",
     "is_total_row",
     "lookup",
@@ -33,6 +36,7 @@ __all__ = [
     "parse_weight",
     "total_row_reason",
     "tracking_columns",
+    "weight_columns",
     "weight_unit",
 ]
 
@@ -179,6 +183,43 @@ def parse_weight(expr: pl.Expr) -> pl.Expr:
     return pl.when(value > 0).then(value)
 
 
+def weight_columns(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
+    """``frame`` with a weight column ``columns[text]`` (:func:`parse_weight`) for each text
+    column: a straight cast for plain numbers, the full parse only when a value needs it."""
+    casts = frame.select(
+        pl.col(c).cast(pl.Float64, strict=False).alias(name) for c, name in columns.items()
+    )
+    odd = frame.select(
+        pl.any_horizontal(
+            casts.get_column(name).is_null() & pl.col(c).is_not_null()
+            for c, name in columns.items()
+        )
+    ).to_series()
+    if odd.any():
+        casts = frame.select(parse_weight(pl.col(c)).alias(name) for c, name in columns.items())
+    else:
+        casts = casts.select(pl.when(pl.col(n) > 0).then(pl.col(n)).alias(n) for n in casts.columns)
+    return frame.with_columns(casts)
+
+
+def first_failure(
+    frame: pl.DataFrame, checks: Sequence[tuple[pl.Expr, pl.Expr]]
+) -> tuple[pl.Series, pl.DataFrame]:
+    """Which rows of ``frame`` pass every check, and why the others do not.
+
+    ``checks`` are ``(fails, message)`` pairs in order. Returns ``ok`` (a boolean per row)
+    and the failing rows' ``_line`` with ``reason``, the message of their first failing
+    check. Messages are built for the failing rows only, not formatted for every row.
+    """
+    fails = [condition.fill_null(False) for condition, _ in checks]
+    failed = frame.select(pl.any_horizontal(fails).alias("_failed")).to_series()
+    reason: Any = None
+    for condition, (_, message) in zip(fails, checks, strict=True):
+        reason = (pl.when(condition) if reason is None else reason.when(condition)).then(message)
+    rejected = frame.filter(failed).select("_line", reason.cast(pl.Utf8).alias("reason"))
+    return ~failed, rejected
+
+
 def weight_unit(expr: pl.Expr, default: str | None = None) -> pl.Expr:
     """``lb``/``oz``/``kg``/``g`` from carrier unit codes: ``L``, ``LB``, ``lbs``, ``K``, ``O``…"""
     key = expr.str.strip_chars().str.to_lowercase().str.replace_all(r"[^a-z]", "")
@@ -214,25 +255,43 @@ def flag(expr: pl.Expr) -> pl.Expr:
 
 def tracking_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with ``tracking_key``, ``alt_tracking_key`` and ``tracking_corrupted`` from
-    its raw ``_tid`` and ``_alt`` columns (each distinct value is keyed once)."""
+    its raw ``_tid`` and ``_alt`` columns.
+
+    Tracking numbers are nearly all distinct, so the key is computed on the column itself
+    (a lookup by distinct value would hash every row twice for nothing). The alternate
+    identifier is keyed only where it differs from the tracking number, and only values
+    that give no key can be Excel float artifacts.
+    """
     for name in ("_tid", "_alt"):
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(name))
-    utf8 = pl.Utf8()
-    out = frame.with_columns(
-        lookup(frame, "_tid", tracking.tracking_key, utf8).alias("tracking_key"),
-        lookup(frame, "_alt", tracking.tracking_key, utf8).alias("_alt_key"),
-        lookup(frame, "_tid", tracking.is_float_artifact, pl.Boolean())
-        .fill_null(False)
-        .alias("tracking_corrupted"),
+    frame = frame.with_columns(tracking.tracking_key(pl.col("_tid")).alias("tracking_key"))
+    indexed = frame.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_at"), "_tid", "_alt", "tracking_key"
     )
-    return out.with_columns(
-        pl.when(pl.col("_alt_key") != pl.col("tracking_key"))
-        .then(pl.col("_alt_key"))
-        .when(pl.col("tracking_key").is_null())
-        .then(pl.col("_alt_key"))
-        .alias("alt_tracking_key"),
-    ).drop("_alt_key")
+    alt = indexed.filter(
+        pl.col("_alt").is_not_null() & (pl.col("_alt") != pl.col("_tid")).fill_null(True)
+    )
+    keyless = indexed.filter(pl.col("tracking_key").is_null() & pl.col("_tid").is_not_null())
+    alt_key = pl.Series("alt_tracking_key", [None] * frame.height, dtype=pl.Utf8)
+    if alt.height:
+        keys = alt.select(
+            pl.col("_at"),
+            tracking.tracking_key(pl.col("_alt")).alias("_key"),
+            pl.col("tracking_key"),
+        ).with_columns(
+            pl.when(pl.col("_key") != pl.col("tracking_key"))
+            .then(pl.col("_key"))
+            .when(pl.col("tracking_key").is_null())
+            .then(pl.col("_key"))
+            .alias("_key")
+        )
+        alt_key = alt_key.scatter(keys["_at"], keys["_key"])
+    corrupted = pl.Series("tracking_corrupted", [False] * frame.height, dtype=pl.Boolean)
+    if keyless.height:
+        flags = keyless.select(tracking.is_float_artifact(pl.col("_tid")).fill_null(False))
+        corrupted = corrupted.scatter(keyless["_at"], flags.to_series())
+    return frame.with_columns(alt_key, corrupted)
 
 
 def classify(
@@ -243,10 +302,18 @@ def classify(
 ) -> pl.DataFrame:
     """``frame`` with column ``name`` = ``fn(*columns)``, computed once per distinct
     combination of ``columns`` and joined back (row order kept)."""
+    return classify_many(frame, columns, {name: fn})
+
+
+def classify_many(
+    frame: pl.DataFrame, columns: Sequence[str], fns: Mapping[str, Callable[..., pl.Expr]]
+) -> pl.DataFrame:
+    """:func:`classify` for several results of the same columns: one join for all."""
     combos = frame.select(columns).unique()
-    combos = combos.with_columns(fn(*[pl.col(c) for c in columns]).alias(name))
-    if name in frame.columns:
-        frame = frame.drop(name)
+    combos = combos.with_columns(
+        fn(*[pl.col(c) for c in columns]).alias(name) for name, fn in fns.items()
+    )
+    frame = frame.drop([name for name in fns if name in frame.columns])
     return frame.join(combos, on=list(columns), how="left", nulls_equal=True,
                       maintain_order="left")  # fmt: skip
 
@@ -256,6 +323,7 @@ def finish(
     *,
     source_file: str,
     service_map: ServiceMap | None,
+    ordered: bool = False,
 ) -> pl.DataFrame:
     """A reader's charge lines as ``schema.INVOICE_LINE_SCHEMA``, in file order.
 
@@ -263,7 +331,8 @@ def finish(
     already dates) plus ``_tid`` (the raw tracking identifier to key on) and ``_alt`` (the
     carrier's alternate identifier, raw) unless the tracking columns are already there,
     ``_service_text`` (raw service text/code to normalise) when ``service`` is not, and
-    ``_order`` (position within the line). ``carrier`` may be raw text.
+    ``_order`` (position within the line). ``carrier`` may be raw text. ``ordered`` says
+    the lines already are in file order (no sort needed).
     """
     if "tracking_key" not in lines.columns:
         lines = tracking_columns(lines)
@@ -287,8 +356,9 @@ def finish(
         else:
             lines = lines.rename({"_service": "service"})
     lines = lines.with_columns(pl.lit(source_file).alias("source_file"))
-    order = ["source_line", "_order"] if "_order" in lines.columns else ["source_line"]
-    lines = lines.sort(order, maintain_order=True)
+    if not ordered:
+        order = ["source_line", "_order"] if "_order" in lines.columns else ["source_line"]
+        lines = lines.sort(order, maintain_order=True)
     return schema.conform(lines, schema.INVOICE_LINE_SCHEMA)
 
 

@@ -18,9 +18,11 @@ import csv
 import hashlib
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -29,8 +31,10 @@ __all__ = [
     "Source",
     "decode",
     "load_source",
+    "physical_lines",
     "raw_lines",
     "read_rows",
+    "unused_char",
 ]
 
 logger = logging.getLogger("okc_recon")
@@ -40,14 +44,31 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEAD_LINES = 12
 _DELIMITERS = (",", "\t", ";", "|")
+_T = TypeVar("_T")
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _background(fn: Callable[[], _T]) -> Future[_T]:
+    """Run ``fn`` in a worker thread: hashing and counting bytes release the GIL or run while
+    Polars (which releases it) parses, so they cost no wall time of their own."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="okc-recon-io")
+    return _POOL.submit(fn)
 
 
 @dataclass(frozen=True)
 class Source:
-    """One invoice file, decoded. ``data`` is UTF-8 (CSV) or ``None`` (xlsx: see ``sheet``)."""
+    """One invoice file, decoded. ``data`` is UTF-8 (CSV) or ``None`` (xlsx: see ``sheet``).
+
+    ``digest`` is the SHA-256 of the file's bytes, or its computation under way in a worker
+    thread (:attr:`sha256` waits for it).
+    """
 
     path: Path
-    sha256: str
+    digest: Future[str] | str
     encoding: str  # utf-8, utf-8-sig, utf-16, cp1252, xlsx
     delimiter: str
     data: bytes | None
@@ -58,6 +79,11 @@ class Source:
     @property
     def name(self) -> str:
         return str(self.path)
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the file's bytes, hex."""
+        return self.digest if isinstance(self.digest, str) else self.digest.result()
 
 
 def decode(data: bytes) -> tuple[bytes, str]:
@@ -81,11 +107,18 @@ def decode(data: bytes) -> tuple[bytes, str]:
             return data.decode("utf-16-be", errors="replace").encode("utf-8"), "utf-16"
     if data.isascii():
         return data, "utf-8"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
+    if not _is_utf8(data):
         return data.decode("cp1252", errors="replace").encode("utf-8"), "cp1252"
     return data, "utf-8"
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (Polars checks it far faster than decoding it)."""
+    try:
+        pl.Series([data], dtype=pl.Binary).cast(pl.Utf8)
+    except pl.exceptions.ComputeError:
+        return False
+    return True
 
 
 def _split_head(text: str, delimiter: str) -> tuple[list[tuple[str, ...]], list[int]]:
@@ -115,7 +148,7 @@ def _sniff_delimiter(text: str) -> str:
 def load_source(path: Path, data: bytes | None = None) -> Source:
     """Read ``path`` (or use ``data``, its bytes) into a :class:`Source`."""
     raw = path.read_bytes() if data is None else data
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = _background(lambda: hashlib.sha256(raw).hexdigest())
     if raw.startswith((_ZIP_MAGIC, _OLE_MAGIC)) or path.suffix.lower() in XLSX_SUFFIXES:
         sheet = _read_sheet(path, raw)
         head_frame = sheet.head(40)
@@ -168,6 +201,11 @@ def _read_sheet(path: Path, raw: bytes) -> pl.DataFrame:
         for c in frame.columns
     )
     return frame.with_row_index("_line", offset=1).with_columns(pl.col("_line").cast(pl.Int64))
+
+
+def _rows_expected(parsed: pl.DataFrame | None, data: bytes) -> int:
+    """The rows a quote-free parse must have given: one per physical line."""
+    return parsed.height if parsed is not None else _physical_line_count(data)
 
 
 def _physical_line_count(data: bytes) -> int:
@@ -224,11 +262,14 @@ def read_rows(
         return frame, _empty_broken()
     assert source.data is not None
     data = source.data
-    expected = _physical_line_count(data)
+    # Without a quote no field can span lines, and Polars keeps blank lines: every physical
+    # line is one row. With quotes, the lines are counted (while Polars parses) to check.
+    counted = _background(lambda: _physical_line_count(data)) if b'"' in data else None
     try:
         parsed = _polars_rows(data, source.delimiter, width, wanted)
     except pl.exceptions.PolarsError:
         parsed = None
+    expected = counted.result() if counted is not None else _rows_expected(parsed, data)
     if parsed is not None and parsed.height == expected:
         frame = parsed.with_row_index("_line", offset=1).with_columns(
             pl.col("_line").cast(pl.Int64)
@@ -333,6 +374,36 @@ def _rows_line_by_line(
         ]
     )
     return frame, broken.sort("_line")
+
+
+#: Bytes that never occur in carrier text files: one of them serves as a "no delimiter".
+_UNUSED_BYTES = ("\x1f", "\x1e", "\x1d", "\x1c", "\x01")
+
+
+def unused_char(data: bytes) -> str | None:
+    """A control character that does not occur in ``data`` (``None`` if all of them do)."""
+    return next((c for c in _UNUSED_BYTES if c.encode() not in data), None)
+
+
+def physical_lines(data: bytes) -> pl.Series:
+    """Every physical line of ``data`` as text: line n at index n - 1, without its line end
+    (``\r\n`` or ``\n``); an empty line is null. Polars splits the lines; no CSV parsing."""
+    split = unused_char(data)
+    if split is None:
+        pieces = data.split(b"\n")
+        if pieces and pieces[-1] == b"":
+            pieces.pop()
+        text = pl.Series("l", pieces, dtype=pl.Binary).cast(pl.Utf8).str.strip_chars_end("\r")
+        return pl.select(pl.when(text == "").then(None).otherwise(text)).to_series()
+    return pl.read_csv(
+        data,
+        has_header=False,
+        separator=split,
+        quote_char=None,
+        schema={"l": pl.Utf8},
+        infer_schema=False,
+        raise_if_empty=False,
+    ).to_series()
 
 
 def raw_lines(

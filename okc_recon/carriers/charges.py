@@ -26,6 +26,7 @@ __all__ = [
     "charge_type_one",
     "ups_charge_category",
     "ups_charge_type",
+    "ups_code_type",
 ]
 
 #: (charge_type, pattern) checked in order on the lower-cased text; the first match wins.
@@ -136,11 +137,18 @@ def charge_type_one(text: str) -> str:
 
 
 def ups_charge_category(
-    category_code: pl.Expr, detail_code: pl.Expr, has_tracking: pl.Expr
+    category_code: pl.Expr,
+    detail_code: pl.Expr,
+    has_tracking: pl.Expr,
+    *,
+    upper: bool = False,
 ) -> pl.Expr:
-    """``schema.CHARGE_CATEGORIES`` from UPS charge category (34) and detail (35) codes."""
-    cat = category_code.str.to_uppercase()
-    detail = detail_code.str.to_uppercase()
+    """``schema.CHARGE_CATEGORIES`` from UPS charge category (34) and detail (35) codes.
+
+    ``upper`` says the codes are upper case already (no need to convert them per row).
+    """
+    cat = category_code if upper else category_code.str.to_uppercase()
+    detail = detail_code if upper else detail_code.str.to_uppercase()
     return (
         pl.when(detail == "VOID")
         .then(pl.lit("void"))
@@ -154,12 +162,23 @@ def ups_charge_category(
     )
 
 
+def ups_code_type(description_code: pl.Expr) -> pl.Expr:
+    """The charge type a UPS charge description code (position 44) names, null if none."""
+    return description_code.str.to_uppercase().replace_strict(
+        UPS_DESCRIPTION_CODES, default=None, return_dtype=pl.Utf8
+    )
+
+
 def ups_charge_type(
     classification: pl.Expr,
     description_code: pl.Expr,
     detail_code: pl.Expr,
     description: pl.Expr,
     category: pl.Expr,
+    *,
+    text_type: pl.Expr | None = None,
+    code_type: pl.Expr | None = None,
+    upper: bool = False,
 ) -> pl.Expr:
     """The charge type of UPS rows, by code first and by description text only as fallback.
 
@@ -167,12 +186,16 @@ def ups_charge_type(
     ``transportation`` whatever their category: a shipping charge correction re-rates the
     freight (its ``charge_category`` says it is an adjustment); guaranteed-service refunds
     are ``refund``; credit adjustments and other miscellaneous rows are classified by text.
+    ``text_type`` (:func:`charge_type_from_text` of ``description``) and ``code_type``
+    (:func:`ups_code_type` of ``description_code``) may be given when the caller has them
+    already (computed once per distinct value); ``upper`` says the classification and detail
+    codes are upper case already.
     """
-    cls = classification.str.to_uppercase()
-    code = description_code.str.to_uppercase()
-    detail = detail_code.str.to_uppercase()
-    by_code = code.replace_strict(UPS_DESCRIPTION_CODES, default=None, return_dtype=pl.Utf8)
-    text_type = charge_type_from_text(description)
+    cls = classification if upper else classification.str.to_uppercase()
+    detail = detail_code if upper else detail_code.str.to_uppercase()
+    by_code = ups_code_type(description_code) if code_type is None else code_type
+    if text_type is None:
+        text_type = charge_type_from_text(description)
     return (
         pl.when(cls == "FSC")
         .then(pl.lit("fuel"))

@@ -208,6 +208,10 @@ def read_invoices(
     for path in files:
         source = load_source(path)
         name = source.name
+        # The file's SHA-256 is computed while it is parsed; an identical file (rare) is
+        # parsed for nothing, then skipped.
+        fmt = detect_format(source, mapping=parsed_mapping)
+        parsed = _parse(source, fmt, smap, parsed_mapping)
         if source.sha256 in by_hash:
             original = by_hash[source.sha256]
             fmt, encoding, lines_in, lines_parsed, lines_rejected = counts_by_file[original]
@@ -229,8 +233,6 @@ def read_invoices(
                 }
             )
             continue
-        fmt = detect_format(source, mapping=parsed_mapping)
-        parsed = _parse(source, fmt, smap, parsed_mapping)
         rejected = _rejected_frame(parsed.rejected, source, fmt)
         lines, resent_lines, duplicate_of = _drop_resent(
             parsed.lines, parsed.silent, name, seen_invoices

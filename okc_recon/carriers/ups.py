@@ -31,9 +31,14 @@ import polars as pl
 from okc_recon.carriers import _fields as f
 from okc_recon.carriers._fields import Parsed
 from okc_recon.carriers._text import Source, read_rows
-from okc_recon.carriers.charges import ups_charge_category, ups_charge_type
+from okc_recon.carriers.charges import (
+    charge_type_from_text,
+    ups_charge_category,
+    ups_charge_type,
+    ups_code_type,
+)
 from okc_recon.carriers.services import ServiceMap, normalize_service
-from okc_recon.money import MONEY
+from okc_recon.money import MONEY, parse_money
 
 __all__ = ["FORMAT", "POSITIONS", "WIDTH", "parse", "sniff"]
 
@@ -123,23 +128,37 @@ def sniff(source: Source) -> str | None:
     )
 
 
+#: The positions parse reads (the writers place the others too).
+_READ = [
+    "version", "account_number", "invoice_date", "invoice_number", "currency",
+    "invoice_amount", "transaction_date", "lead_shipment_number", "tracking_number",
+    "entered_weight", "entered_unit", "billed_weight", "billed_unit", "billed_weight_type",
+    "charge_category_code", "charge_category_detail_code", "charge_classification_code",
+    "charge_description_code", "charge_description", "net_amount", "shipment_date",
+    "delivery_date", "misc_line_1", "misc_line_2",
+]  # fmt: skip
+
+
 def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     """Read a UPS Billing Data file. See the module docstring for the rules."""
     p = POSITIONS
     header = _header_line(source)
-    rows, broken = read_rows(source, columns=list(p.values()), ncols=WIDTH, first_line=header + 1)
+    rows, broken = read_rows(
+        source, columns=[p[name] for name in _READ], ncols=WIDTH, first_line=header + 1
+    )
 
     def c(name: str) -> pl.Expr:
         return pl.col(f"c{p[name]}")
 
+    # Identifiers and codes: stripping each value is cheaper than looking up distinct ones.
     frame = rows.select(
         pl.col("_line").alias("source_line"),
         c("version").alias("_version"),
-        c("account_number").alias("account_number"),
+        c("account_number").str.strip_chars().alias("account_number"),
         c("invoice_date").alias("_invoice_date"),
-        c("invoice_number").alias("invoice_number"),
-        c("currency").alias("currency"),
-        c("invoice_amount").alias("_invoice_amount"),
+        c("invoice_number").str.strip_chars().alias("invoice_number"),
+        c("currency").str.strip_chars().alias("currency"),
+        c("invoice_amount").alias("_invoice_amount_raw"),
         c("transaction_date").alias("_transaction_date"),
         c("lead_shipment_number").alias("_lead"),
         c("tracking_number").alias("_tracking"),
@@ -147,65 +166,63 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         c("entered_unit").alias("_entered_unit"),
         c("billed_weight").alias("_billed_weight"),
         c("billed_unit").alias("_billed_unit"),
-        c("billed_weight_type").alias("_billed_type"),
-        c("charge_category_code").alias("_category_code"),
-        c("charge_category_detail_code").alias("_detail_code"),
-        c("charge_classification_code").alias("_class"),
-        c("charge_description_code").alias("charge_code"),
-        c("charge_description").alias("charge_description"),
+        c("billed_weight_type").str.strip_chars().alias("_billed_type"),
+        c("charge_category_code").str.strip_chars().str.to_uppercase().alias("_category_code"),
+        c("charge_category_detail_code").str.strip_chars().str.to_uppercase().alias("_detail_code"),
+        c("charge_classification_code").str.strip_chars().str.to_uppercase().alias("_class"),
+        c("charge_description_code").str.strip_chars().alias("charge_code"),
+        c("charge_description").str.strip_chars().alias("charge_description"),
         c("net_amount").alias("amount"),
         c("net_amount").alias("_amount_raw"),
         c("shipment_date").alias("_shipment_date"),
         c("delivery_date").alias("_delivery_date"),
         pl.concat_str(
-            [c("misc_line_1"), c("misc_line_2"), c("misc_line_3")],
-            separator=" | ",
-            ignore_nulls=True,
+            [c("misc_line_1"), c("misc_line_2")], separator=" | ", ignore_nulls=True
         ).alias("_misc"),
     )
-    # Codes and identifiers repeat on every row: strip each distinct value once.
-    strip = ["account_number", "invoice_number", "currency", "charge_code", "charge_description",
-             "_billed_type"]  # fmt: skip
-    codes = ["_category_code", "_detail_code", "_class"]
+    frame = f.money_columns(frame, ["amount"])
     frame = frame.with_columns(
-        *[f.lookup(frame, n, lambda e: e.str.strip_chars(), pl.Utf8()).alias(n) for n in strip],
-        *[
-            f.lookup(frame, n, lambda e: e.str.strip_chars().str.to_uppercase(), pl.Utf8()).alias(n)
-            for n in codes
+        f.lookup(frame, "_invoice_date", f.parse_date, pl.Date()).alias("invoice_date"),
+        f.lookup(frame, "_invoice_amount_raw", parse_money, MONEY).alias("_invoice_amount"),
+        f.lookup(frame, "_version", lambda e: e.str.contains(_VERSION_RE.pattern), pl.Boolean())
+        .fill_null(False)
+        .alias("_versioned"),
+    )
+    ok, failed = f.first_failure(
+        frame.rename({"source_line": "_line"}),
+        [
+            (f.is_total_row(pl.col("_version")), f.total_row_reason(pl.col("_version"))),
+            (
+                ~pl.col("_versioned"),
+                pl.lit("not a UPS Billing Data row: position 1 is not a version like 2.1"),
+            ),
+            (pl.col("invoice_number").is_null(), pl.lit("no Invoice Number (position 6)")),
+            (
+                pl.col("invoice_date").is_null(),
+                pl.format(
+                    "Invoice Date {} (position 5) is not a date",
+                    pl.col("_invoice_date").fill_null("(empty)"),
+                ),
+            ),
+            (
+                ~pl.col("_class").is_in(_CLASSIFICATIONS).fill_null(False),
+                pl.format(
+                    "unknown Charge Classification Code {} (position 44)",
+                    pl.col("_class").fill_null("(empty)"),
+                ),
+            ),
+            (
+                pl.col("amount").is_null(),
+                pl.format(
+                    "Net Amount {} (position 53) is not an amount",
+                    pl.col("_amount_raw").fill_null("(empty)"),
+                ),
+            ),
         ],
     )
-    frame = f.money_columns(frame, ["amount", "_invoice_amount"])
-    frame = frame.with_columns(
-        f.lookup(frame, "_invoice_date", f.parse_date, pl.Date()).alias("invoice_date")
-    )
-    reason = (
-        pl.when(f.is_total_row(pl.col("_version")))
-        .then(f.total_row_reason(pl.col("_version")))
-        .when(~pl.col("_version").str.contains(_VERSION_RE.pattern).fill_null(False))
-        .then(pl.lit("not a UPS Billing Data row: position 1 is not a version like 2.1"))
-        .when(pl.col("invoice_number").is_null())
-        .then(pl.lit("no Invoice Number (position 6)"))
-        .when(pl.col("invoice_date").is_null())
-        .then(pl.format("Invoice Date {} (position 5) is not a date",
-                        pl.col("_invoice_date").fill_null("(empty)")))
-        .when(~pl.col("_class").is_in(_CLASSIFICATIONS).fill_null(False))
-        .then(pl.format("unknown Charge Classification Code {} (position 44)",
-                        pl.col("_class").fill_null("(empty)")))
-        .when(pl.col("amount").is_null())
-        .then(pl.format("Net Amount {} (position 53) is not an amount",
-                        pl.col("_amount_raw").fill_null("(empty)")))
-    )  # fmt: skip
-    frame = frame.with_columns(reason.alias("_reason"))
-    good = frame.filter(pl.col("_reason").is_null())
+    good = frame.filter(ok)
     rejected = pl.concat(
-        [
-            frame.filter(pl.col("_reason").is_not_null()).select(
-                pl.col("source_line").alias("_line"),
-                pl.lit(None, dtype=pl.Utf8).alias("raw"),
-                pl.col("_reason").alias("reason"),
-            ),
-            broken,
-        ]
+        [failed.select("_line", pl.lit(None, dtype=pl.Utf8).alias("raw"), "reason"), broken]
     ).sort("_line")
     _check_invoice_totals(good, source)
     informational = good.filter(pl.col("_class") == "INF")
@@ -218,7 +235,7 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
             nonzero_inf,
         )
     lines = _lines(good.filter(pl.col("_class") != "INF"), service_map)
-    lines = f.finish(lines, source_file=source.name, service_map=service_map)
+    lines = f.finish(lines, source_file=source.name, service_map=service_map, ordered=True)
     lines_in = rows.height + broken.height
     silent = informational.select("source_line", pl.lit("ups").alias("carrier"), "invoice_number")
     return Parsed(lines, rejected, lines_in, lines_in - rejected.height, silent)
@@ -238,7 +255,8 @@ def _misc_weight(kind: str, part: int) -> Callable[[pl.Expr], pl.Expr]:
 def _check_invoice_totals(good: pl.DataFrame, source: Source) -> None:
     """Warn when an invoice's lines do not add up to the Invoice Amount it repeats."""
     totals = (
-        good.group_by("invoice_number")
+        good.select("invoice_number", "amount", "_invoice_amount")
+        .group_by("invoice_number")
         .agg(pl.col("amount").sum().alias("lines"), pl.col("_invoice_amount").first())
         .filter(
             pl.col("_invoice_amount").is_not_null() & (pl.col("lines") != pl.col("_invoice_amount"))
@@ -260,40 +278,40 @@ def _lines(good: pl.DataFrame, service_map: ServiceMap | None) -> pl.DataFrame:
         pl.col("_lead").alias("_alt"),
         tracking.is_not_null().alias("_has_tracking"),
     )
-    # Codes, units, dates and descriptions repeat on every row: each distinct combination
-    # is classified once (f.classify / f.lookup) and joined back.
-    frame = f.classify(
-        frame,
-        ["_category_code", "_detail_code", "_has_tracking"],
-        ups_charge_category,
-        "charge_category",
-    )
-
-    def charge_type(
-        cls: pl.Expr, code: pl.Expr, detail: pl.Expr, text: pl.Expr, category: pl.Expr
-    ) -> pl.Expr:
-        return ups_charge_type(cls, code, detail, text, category)
-
-    frame = f.classify(
-        frame,
-        ["_class", "charge_code", "_detail_code", "charge_description", "charge_category"],
-        charge_type,
-        "charge_type",
-    )
-
-    def service(code: pl.Expr, text: pl.Expr) -> pl.Expr:
-        return pl.coalesce(
-            normalize_service(pl.lit("ups"), code, service_map),
-            normalize_service(pl.lit("ups"), text, service_map),
-        )
-
-    frame = f.classify(frame, ["charge_code", "charge_description"], service, "_service")
+    # Codes, units, dates and descriptions repeat on every row: what takes work (matching
+    # texts) is done once per distinct value (f.lookup); comparing codes is done per row.
     utf8 = pl.Utf8()
+    frame = frame.with_columns(
+        ups_charge_category(
+            pl.col("_category_code"), pl.col("_detail_code"), pl.col("_has_tracking"), upper=True
+        ).alias("charge_category"),
+        f.lookup(frame, "charge_description", charge_type_from_text, utf8).alias("_text_type"),
+        f.lookup(frame, "charge_code", ups_code_type, utf8).alias("_code_type"),
+        pl.coalesce(
+            f.lookup(frame, "charge_code", _service_of(service_map), utf8),
+            f.lookup(frame, "charge_description", _service_of(service_map), utf8),
+        ).alias("_service"),
+    )
+    frame = frame.with_columns(
+        ups_charge_type(
+            pl.col("_class"),
+            pl.col("charge_code"),
+            pl.col("_detail_code"),
+            pl.col("charge_description"),
+            pl.col("charge_category"),
+            text_type=pl.col("_text_type"),
+            code_type=pl.col("_code_type"),
+            upper=True,
+        ).alias("charge_type")
+    )
     date = pl.Date()
     entered_unit = f.lookup(frame, "_entered_unit", f.weight_unit, utf8)
     billed_unit = f.lookup(frame, "_billed_unit", f.weight_unit, utf8)
-    own_entered = f.parse_weight(pl.col("_entered_weight"))
-    own_billed = f.parse_weight(pl.col("_billed_weight"))
+    frame = f.weight_columns(
+        frame, {"_entered_weight": "_own_entered", "_billed_weight": "_own_billed"}
+    )
+    own_entered = pl.col("_own_entered")
+    own_billed = pl.col("_own_billed")
     misc = {
         (kind, part): f.lookup(frame, "_misc", _misc_weight(kind, part), dtype)
         for kind in ("ENTERED", "AUDITED")
@@ -316,6 +334,9 @@ def _lines(good: pl.DataFrame, service_map: ServiceMap | None) -> pl.DataFrame:
         f.lookup(frame, "_shipment_date", f.parse_date, date).alias("_ship"),
         f.lookup(frame, "_transaction_date", f.parse_date, date).alias("_txn"),
         f.lookup(frame, "_delivery_date", f.parse_date, date).alias("delivery_date"),
+        f.lookup(frame, "_billed_type", lambda e: e.is_in(_DIM_WEIGHT_TYPES), pl.Boolean())
+        .fill_null(False)
+        .alias("rated_on_dim"),
     )
     factor = {"lb": 1.0, "kg": 2.20462262185, "oz": 1 / 16, "g": 0.00220462262185}
     entered = pl.col("_entered")
@@ -336,26 +357,58 @@ def _lines(good: pl.DataFrame, service_map: ServiceMap | None) -> pl.DataFrame:
         pl.when(pl.col("billed_weight").is_not_null() | entered.is_not_null())
         .then(pl.col("_unit"))
         .alias("weight_unit"),
-        pl.col("_billed_type").is_in(_DIM_WEIGHT_TYPES).fill_null(False).alias("rated_on_dim"),
         pl.when(is_freight).then(pl.col("_service")).alias("_frt_service"),
         pl.when(is_freight).then(pl.col("charge_description")).alias("_frt_text"),
-        pl.col("amount").cast(MONEY),
     )
     # Weights and the service sit on the package's freight row; every charge line of the
     # package on the same invoice carries them, as FedEx rows do.
+    return _share_package_values(frame)
+
+
+def _share_package_values(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each row with the service, weights and dimensional flag of its package (tracking
+    number on an invoice): the first given on any of the package's rows.
+
+    A package's rows follow each other in UPS files, so the rows are taken in runs of one
+    package (comparing neighbours costs next to nothing) and only runs are grouped; the
+    runs of a package that comes back later in the file are then grouped by their text.
+    """
     group = ["invoice_number", "tracking_number"]
-    package = (
-        frame.filter(pl.col("_has_tracking"))
-        .group_by(group)
-        .agg(
-            pl.col("_frt_service").drop_nulls().first().alias("service"),
-            pl.col("_frt_text").drop_nulls().first().alias("service_description"),
-            pl.col("billed_weight").drop_nulls().first(),
-            pl.col("entered_weight").drop_nulls().first(),
-            pl.col("weight_unit").drop_nulls().first(),
-            pl.col("rated_on_dim").any(),
-        )
+    shared = ["service", "service_description", "billed_weight", "entered_weight",
+              "weight_unit", "rated_on_dim"]  # fmt: skip
+    values = [
+        pl.col("_frt_service").drop_nulls().first().alias("service"),
+        pl.col("_frt_text").drop_nulls().first().alias("service_description"),
+        pl.col("billed_weight").drop_nulls().first(),
+        pl.col("entered_weight").drop_nulls().first(),
+        pl.col("weight_unit").drop_nulls().first(),
+        pl.col("rated_on_dim").any(),
+    ]
+    frame = frame.with_columns(
+        pl.struct(group).rle_id().alias("_run"),
+        pl.when(pl.col("_has_tracking")).then(pl.col("rated_on_dim")).alias("rated_on_dim"),
     )
-    shared = ["billed_weight", "entered_weight", "weight_unit", "rated_on_dim"]
-    joined = frame.drop(shared).join(package, on=group, how="left", maintain_order="left")
-    return joined.with_columns(pl.col("rated_on_dim").fill_null(False))
+    per_run = frame.group_by("_run", maintain_order=True).agg(pl.col(group).first(), *values)
+    tracked = per_run.filter(pl.col("tracking_number").is_not_null())
+    if tracked.select(pl.struct(group).is_duplicated().any()).item():
+        # a package split over several runs: its runs share what any of them has
+        again = per_run.rename({"service": "_frt_service", "service_description": "_frt_text"})
+        package = again.group_by(group).agg(*values)
+        per_run = per_run.select("_run", *group).join(
+            package, on=group, how="left", maintain_order="left", nulls_equal=True
+        )
+    taken = per_run.select(
+        pl.when(pl.col("tracking_number").is_not_null()).then(pl.col(c)).alias(c) for c in shared
+    )
+    return (
+        frame.drop(shared, strict=False)
+        .with_columns(taken.get_column(c).gather(frame["_run"]).alias(c) for c in shared)
+        .with_columns(pl.col("rated_on_dim").fill_null(False))
+    )
+
+
+def _service_of(service_map: ServiceMap | None) -> Callable[[pl.Expr], pl.Expr]:
+    def service(text: pl.Expr) -> pl.Expr:
+        return normalize_service(pl.lit("ups"), text, service_map)
+
+    return service

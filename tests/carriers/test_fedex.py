@@ -14,6 +14,7 @@ import pytest
 from okc_recon.carriers.invoices import read_invoices
 from okc_recon.carriers.writers import FEDEX_BASE_COLUMNS
 
+D = Decimal
 PAIR = ["Tracking ID Charge Description", "Tracking ID Charge Amount"]
 
 
@@ -227,3 +228,45 @@ def test_junk_rows_in_the_middle_are_rejected_and_counted(tmp_path: Path) -> Non
     assert "quotes" in reasons[5]
     assert "ten dollars" in reasons[6]
     assert result.rejected.filter(pl.col("source_line") == 3)["raw"].item() == "Page 2 of 7"
+
+
+def test_charge_pairs_with_quoted_commas_and_escaped_quotes(tmp_path: Path) -> None:
+    """Pairs are cut from each row's text: quoted fields with the delimiter or quotes inside,
+    a row quoting some fields only, and a row quoting every field all read the same."""
+    names = header(25, modern=False)
+    values = {**BASE, "Express or Ground Tracking ID": "794644790148",
+              "Transportation Charge Amount": "1,234.50",
+              "Net Charge Amount": "1,245.00"}  # fmt: skip
+    pairs = [('Declared Value, "Extra"', "1.50"), ("Fuel Surcharge", "9.00")]
+    minimal = write(tmp_path / "minimal.csv", [names, row(names, values, pairs)])
+    every = write(tmp_path / "every.csv", [names, row(names, values, pairs)], quote_all=True)
+    for path in (minimal, every):
+        lines = read_invoices(path).lines
+        assert lines["charge_description"].to_list() == [
+            "Transportation Charge", 'Declared Value, "Extra"', "Fuel Surcharge",
+        ]  # fmt: skip
+        assert lines["amount"].to_list() == [D("1234.50"), D("1.50"), D("9.00")]
+
+
+def test_a_field_spanning_lines_costs_only_its_own_lines(tmp_path: Path) -> None:
+    names = header(51, modern=True)
+    good = {**BASE, "Express or Ground Tracking ID": "794644790148",
+            "Transportation Charge Amount": "10.00", "Net Charge Amount": "12.00"}  # fmt: skip
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerow(row(names, good, [], slots={3: ("Fuel Surcharge", "2.00")}, trailing=True))
+    writer.writerow(row(names, {**good, "Recipient Address Line 1": "12 Elm St\nApt 4"}, []))
+    writer.writerow(row(names, good, [], slots={50: ("DAS Resi", "2.00")}, trailing=True))
+    path = tmp_path / "fbo.csv"
+    path.write_text(text.getvalue())
+    result = read_invoices(path)
+    files = result.files.row(0, named=True)
+    # the record split over lines 3-4: its two halves have unbalanced quotes, both rejected
+    assert (files["lines_in"], files["lines_parsed"], files["lines_rejected"]) == (4, 2, 2)
+    assert result.rejected["source_line"].to_list() == [3, 4]
+    lines = result.lines
+    assert lines["source_line"].to_list() == [2, 2, 5, 5]
+    assert lines["charge_description"].to_list() == [
+        "Transportation Charge", "Fuel Surcharge", "Transportation Charge", "DAS Resi",
+    ]  # fmt: skip

@@ -137,3 +137,32 @@ def test_a_header_row_or_junk_is_rejected_not_lost(tmp_path: Path) -> None:
     assert result.rejected["source_line"].to_list() == [2, 3]
     assert "version" in result.rejected["reason"][0]
     assert "eight" in result.rejected["reason"][1]
+
+
+def test_a_package_whose_rows_are_apart_still_shares_its_freight_row(tmp_path: Path) -> None:
+    other = "1Z5R89390357567143"
+    rows = [
+        ups_row(p18="1", p26="4.3", p27="L", p28="6.0", p29="L", p31="02", p34="SHP", p43="FRT",
+                p44="003", p45="Ground", p52="9.87"),
+        ups_row(p13=other, p20=other, p18="1", p26="1.0", p27="K", p28="2.0", p29="K",
+                p34="SHP", p43="FRT", p44="001", p45="Next Day Air", p52="30.00"),
+        # the first package again, after another one: a residential surcharge
+        ups_row(p34="SHP", p43="ACC", p44="RES", p45="Residential Surcharge", p52="5.95"),
+        # a second invoice: the same tracking number, its own (empty) package values
+        ups_row(p5="0000A1B2C3999", p34="ADJ", p35="ADC", p43="ACC", p44="ADC",
+                p45="Address Correction", p52="23.00"),
+    ]  # fmt: skip
+    lines = read_invoices(write(tmp_path / "ups.csv", rows)).lines
+    first, second, later, corrected = lines.rows(named=True)
+    assert (later["billed_weight"], later["weight_unit"], later["service"]) == (
+        6.0,
+        "lb",
+        "ups_ground",
+    )
+    assert later["rated_on_dim"] is True
+    assert (second["billed_weight"], second["weight_unit"]) == (2.0, "kg")
+    assert second["service"] == "ups_next_day_air"
+    assert first["entered_weight"] == later["entered_weight"] == 4.3
+    assert (corrected["billed_weight"], corrected["service"], corrected["rated_on_dim"]) == (
+        None, None, False,
+    )  # fmt: skip
