@@ -301,7 +301,9 @@ def reconcile(
     del classified
     clock.lap("fulfillments classified")
     work, codes = line_work(lines)
+    clock.lap("lines encoded")
     invoices, inv_rank = invoices_table(lines, work)
+    clock.lap("invoices ranked")
     matched = match_lines(lines, work.with_columns(inv_rank), base, window)
     del work, inv_rank
     clock.lap("lines matched")

@@ -349,30 +349,33 @@ def invoices_table(lines: pl.DataFrame, work: pl.DataFrame) -> tuple[pl.DataFram
         nulls = expr.null_count()
         return ((nulls == 0) | (nulls == pl.len())) & (expr.min() == expr.max()).fill_null(True)
 
-    keyed = lines.lazy().select(
-        "invoice_number",
-        "invoice_date",
-        "account_number",
-        "carrier",
-        "source_file",
-        _inv_h=work.get_column("_inv_h"),
-    )
+    account = pl.col("account_number")
     grouped = (
-        keyed.group_by("_inv_h")
+        lines.lazy()
+        .with_row_index("_line")
+        .group_by(_inv_h=_invoice_hash())
         .agg(
-            pl.col("invoice_number").first(),
+            # every line of a group names the same invoice (checked by _same), so any line's
+            # carrier, number and file are the invoice's
+            pl.col("invoice_number").min(),
             pl.col("invoice_date").min(),
-            pl.col("account_number").drop_nulls().first(),
-            pl.col("carrier").first(),
-            pl.col("source_file").first(),
+            pl.col("carrier").fill_null("").min(),
+            pl.col("source_file").min(),
+            _account_line=pl.when(account.is_not_null()).then(pl.col("_line")).min(),
             _same=same(pl.col("carrier").fill_null("")) & same(number) & same(file_if_no_number),
         )
-        .collect(engine="in-memory")
+        .collect(engine="streaming")
     )
     if grouped.get_column("_same").all():
-        table = grouped.with_columns(_inv_id=_invoice_id()).drop("_same")
+        # the first account number given on the invoice's lines
+        table = grouped.with_columns(
+            _inv_id=_invoice_id(),
+            account_number=lines.get_column("account_number").gather(
+                grouped.get_column("_account_line")
+            ),
+        ).drop("_same", "_account_line")
         key = work.get_column("_inv_h")
-    else:  # pragma: no cover - a 64-bit hash collision between two invoices
+    else:  # a 64-bit hash collision between two invoices: group on the text
         ids = lines.select(_invoice_id()).to_series()
         table = (
             lines.lazy()
@@ -384,7 +387,7 @@ def invoices_table(lines: pl.DataFrame, work: pl.DataFrame) -> tuple[pl.DataFram
                 pl.col("account_number").drop_nulls().first(),
             )
             .with_columns(_inv_h=pl.col("_inv_id"))
-            .collect()
+            .collect(engine="in-memory")
         )
         key = ids
     table = (
@@ -432,7 +435,7 @@ def match_lines(
             how="inner",
         )
         .select("_line", "_sid")
-        .collect(engine="in-memory")
+        .collect(engine="streaming")
     )
     by_key = _verified_pairs(by_key, lines.get_column("tracking_key"), shipment_keys)
     sid1 = scatter(height, by_key.get_column("_line"), by_key.get_column("_sid"))
