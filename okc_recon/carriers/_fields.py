@@ -30,6 +30,7 @@ __all__ = [
     "flag",
     "is_total_row",
     "lookup",
+    "money",
     "money_columns",
     "parse_date",
     "parse_time",
@@ -91,6 +92,13 @@ def lookup(
     return mapped
 
 
+def money(expr: pl.Expr) -> pl.Expr:
+    """:func:`okc_recon.money.parse_money` of text that can be money at all (printable
+    ASCII): other digits (``١٢``, ``１２``) are not amounts on a carrier invoice, and
+    ``parse_money`` would fail on them rather than give null."""
+    return parse_money(pl.when(expr.str.contains(r"^[ -~]*$")).then(expr))
+
+
 def money_columns(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     """``frame`` with each text column in ``columns`` turned into :data:`MONEY`.
 
@@ -113,10 +121,7 @@ def money_columns(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
         rest = indexed.filter(needs)
         fixed = rest.select(
             "__i",
-            *[
-                pl.coalesce(pl.col(f"__m_{c}"), parse_money(pl.col(c))).alias(f"__m_{c}")
-                for c in columns
-            ],
+            *[pl.coalesce(pl.col(f"__m_{c}"), money(pl.col(c))).alias(f"__m_{c}") for c in columns],
         )
         indexed = indexed.update(fixed, on="__i", how="left", include_nulls=False)
         out = indexed.drop("__i")

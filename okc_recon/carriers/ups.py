@@ -38,7 +38,7 @@ from okc_recon.carriers.charges import (
     ups_code_type,
 )
 from okc_recon.carriers.services import ServiceMap, normalize_service
-from okc_recon.money import MONEY, parse_money
+from okc_recon.money import MONEY
 
 __all__ = ["FORMAT", "POSITIONS", "WIDTH", "parse", "sniff"]
 
@@ -183,7 +183,7 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     frame = f.money_columns(frame, ["amount"])
     frame = frame.with_columns(
         f.lookup(frame, "_invoice_date", f.parse_date, pl.Date()).alias("invoice_date"),
-        f.lookup(frame, "_invoice_amount_raw", parse_money, MONEY).alias("_invoice_amount"),
+        f.lookup(frame, "_invoice_amount_raw", f.money, MONEY).alias("_invoice_amount"),
         f.lookup(frame, "_version", lambda e: e.str.contains(_VERSION_RE.pattern), pl.Boolean())
         .fill_null(False)
         .alias("_versioned"),

@@ -270,3 +270,19 @@ def test_a_field_spanning_lines_costs_only_its_own_lines(tmp_path: Path) -> None
     assert lines["charge_description"].to_list() == [
         "Transportation Charge", "Fuel Surcharge", "Transportation Charge", "DAS Resi",
     ]  # fmt: skip
+
+
+def test_digits_of_other_scripts_are_not_amounts(tmp_path: Path) -> None:
+    names = header(25, modern=False)
+    good = {**BASE, "Express or Ground Tracking ID": "794644790148",
+            "Transportation Charge Amount": "10.00", "Net Charge Amount": "12.00"}  # fmt: skip
+    odd = {**good, "Net Charge Amount": "١٢.٠٠"}  # Arabic-Indic digits
+    wide = {**good, "Transportation Charge Amount": "１０.００"}  # full-width digits
+    data = [names, row(names, good, [("Fuel Surcharge", "2.00")]),
+            row(names, odd, [("Fuel Surcharge", "2.00")]),
+            row(names, wide, [("Fuel Surcharge", "٢.٠٠")])]  # fmt: skip
+    result = read_invoices(write(tmp_path / "fbo.csv", data))
+    assert result.lines["source_line"].unique().to_list() == [2]
+    reasons = dict(zip(result.rejected["source_line"], result.rejected["reason"], strict=True))
+    assert "١٢.٠٠" in reasons[3]
+    assert "１０.００" in reasons[4]

@@ -156,7 +156,14 @@ def _sample_file(file_format: str, folder: Path) -> tuple[Path, int]:
 
 
 JUNK = st.text(
-    alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=60
+    alphabet=st.one_of(
+        st.characters(min_codepoint=32, max_codepoint=126),
+        # letters, digits, punctuation and symbols of any script (١٢, ３, é, €…): never
+        # line breaks or control characters, which would make other lines
+        st.characters(categories=("L", "N", "P", "S"), max_codepoint=0xFFFF),
+    ),
+    min_size=1,
+    max_size=60,
 ).filter(lambda s: any(c.isalnum() for c in s))
 
 
