@@ -553,12 +553,14 @@ def _claim(duplicate: pl.Expr, rules: Rules) -> pl.Expr:
 
 def _per_shipment(
     lines: pl.LazyFrame, rules: Rules, types: list[int]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """Per-``_sid`` aggregates of assigned lines carrying ``duplicate`` and ``_claim``.
 
-    Two frames: one row per shipment with the totals every shipment needs (``types``: the
-    charge type codes present; the others are zero), and one row per shipment with claimed
-    lines with the money other issues claim (claimed lines are a small share).
+    One row per shipment with the totals every shipment needs (``types``: the charge type
+    codes present; the others are zero); and frames with a row only for the shipments that
+    have lines of a rare kind (claimed money; dimensional, refund and alternate-key lines),
+    aggregated on those lines alone. A shipment without such lines has the aggregates' empty
+    values there (0, false, null).
     """
     kind = pl.col("_type")
     ship = pl.col("_ship")
@@ -585,18 +587,8 @@ def _per_shipment(
             _ship_date_first=pl.when(ship).then(pl.col("ship_date")).min(),
             _ship_date_any=pl.col("ship_date").min(),
             _pod_key=pl.col("_pod_key").max(),
-            _refund=(kind == TYPE_CODES["refund"]).any(),
             _transport=_sum_cents(ship & transportation & ~duplicate),
-            _dim_cents=_sum_cents((kind == TYPE_CODES["dimensional"]) & ~duplicate),
-            rated_on_dim=pl.col("_dim").any(),
-            _dim_over_entered=(
-                pl.col("_dim") & (pl.col("_billed_lb") > pl.col("_entered_lb"))
-            ).any(),
-            _dim_billed_no_entered=_max_where(
-                "_billed_lb", pl.col("_dim") & pl.col("_entered_lb").is_null()
-            ),
             _via_key=(pl.col("_via") == _VIA_KEY).any(),
-            _via_alt=(pl.col("_via") == _VIA_ALT).any(),
             # Weights of a one-package shipment; several packages are summed later.
             _pkg_first=pl.when(not_return).then(pl.col("_pkg")).min(),
             _pkg_last=pl.when(not_return).then(pl.col("_pkg")).max(),
@@ -663,7 +655,27 @@ def _per_shipment(
         )
         .collect(engine="streaming")
     )
-    return main, claimed
+    refund = kind == TYPE_CODES["refund"]
+    dimensional = kind == TYPE_CODES["dimensional"]
+    via_alt = pl.col("_via") == _VIA_ALT
+    rare = (
+        lines.filter(refund | dimensional | pl.col("_dim") | via_alt)
+        .group_by("_sid")
+        .agg(
+            _refund=refund.any(),
+            _dim_cents=_sum_cents(dimensional & ~duplicate),
+            rated_on_dim=pl.col("_dim").any(),
+            _dim_over_entered=(
+                pl.col("_dim") & (pl.col("_billed_lb") > pl.col("_entered_lb"))
+            ).any(),
+            _dim_billed_no_entered=_max_where(
+                "_billed_lb", pl.col("_dim") & pl.col("_entered_lb").is_null()
+            ),
+            _via_alt=via_alt.any(),
+        )
+        .collect(engine="streaming")
+    )
+    return main, [claimed, rare]
 
 
 def _duplicates(lines: pl.DataFrame) -> pl.Series:
@@ -716,7 +728,7 @@ def aggregate_shipments(
     height = matched.height
     types = matched.get_column("_type").unique().to_list()
     assigned = matched.lazy().filter(pl.col("_sid").is_not_null())
-    main, claimed = _per_shipment(
+    main, sparse = _per_shipment(
         assigned.with_columns(duplicate=pl.lit(False), _claim=_claim(pl.lit(False), rules)),
         rules,
         types,
@@ -725,7 +737,7 @@ def aggregate_shipments(
     rows = scatter(
         shipments, main.get_column("_sid"), pl.int_range(main.height, dtype=pl.UInt32, eager=True)
     )
-    candidates = main.filter(pl.col("_dup_candidate")).get_column("_sid")
+    candidates = main.select(pl.col("_sid").filter(pl.col("_dup_candidate"))).to_series()
     duplicate = pl.repeat(False, height, eager=True).alias("duplicate")
     if candidates.len():
         in_candidate = _flags(shipments, candidates)
@@ -739,7 +751,7 @@ def aggregate_shipments(
         duplicate = scatter(height, index, subset.get_column("duplicate"), fill=False).alias(
             "duplicate"
         )
-        main_again, claimed_again = _per_shipment(
+        main_again, sparse_again = _per_shipment(
             subset.lazy().with_columns(_claim=_claim(pl.col("duplicate"), rules)), rules, types
         )
         rows = rows.scatter(
@@ -747,19 +759,22 @@ def aggregate_shipments(
             pl.int_range(main.height, main.height + main_again.height, dtype=pl.UInt32, eager=True),
         )
         main = pl.concat([main, main_again.select(main.columns)], rechunk=False)
-        claimed = pl.concat(
-            [
-                claimed.filter(~in_candidate.gather(claimed.get_column("_sid"))),
-                claimed_again.select(claimed.columns),
-            ]
-        )
+        sparse = [
+            pl.concat(
+                [
+                    first.filter(~in_candidate.gather(first.get_column("_sid"))),
+                    again.select(first.columns),
+                ]
+            )
+            for first, again in zip(sparse, sparse_again, strict=True)
+        ]
     totals = main[rows].drop("_sid", "_dup_candidate")
 
     def spread(frame: pl.DataFrame, column: str) -> pl.Series:
         return scatter(shipments, frame.get_column("_sid"), frame.get_column(column))
 
     totals = totals.with_columns(
-        *(spread(claimed, c) for c in claimed.columns if c != "_sid"),
+        *(spread(frame, c) for frame in sparse for c in frame.columns if c != "_sid"),
         carrier_billed=codes.carriers.gather(totals.get_column("_carrier_billed")),
         service_billed=codes.services.gather(totals.get_column("_service_billed")),
         _pod=(pl.col("_pod_key") // _POD_SCALE).cast(pl.Date),
@@ -771,7 +786,7 @@ def aggregate_shipments(
     line_sid = matched.get_column("_sid")
     # Multi-piece shipments (few): per package, then summed, since each package is weighed
     # and rounded on its own. Returns are other parcels and do not count.
-    multi = totals.filter(pl.col("_multi_package").fill_null(False)).get_column("_sid")
+    multi = totals.select(pl.col("_sid").filter(pl.col("_multi_package"))).to_series()
     packages = (
         matched.lazy()
         .filter(_flags(shipments, multi).gather(line_sid).fill_null(False) & ~pl.col("_return"))
@@ -791,7 +806,7 @@ def aggregate_shipments(
         .collect(engine="in-memory")
     )
     # Invoice numbers, in invoice order: one lookup for the common one-invoice shipment.
-    several = totals.filter(pl.col("_several_invoices").fill_null(False)).get_column("_sid")
+    several = totals.select(pl.col("_sid").filter(pl.col("_several_invoices"))).to_series()
     numbers = invoices.get_column("invoice_number")
     listed = (
         matched.lazy()
