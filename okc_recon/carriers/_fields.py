@@ -29,6 +29,7 @@ __all__ = [
     "first_failure",
     "flag",
     "is_total_row",
+    "keep",
     "lookup",
     "money",
     "money_columns",
@@ -223,6 +224,11 @@ def first_failure(
         reason = (pl.when(condition) if reason is None else reason.when(condition)).then(message)
     rejected = frame.filter(failed).select("_line", reason.cast(pl.Utf8).alias("reason"))
     return ~failed, rejected
+
+
+def keep(frame: pl.DataFrame, ok: pl.Series) -> pl.DataFrame:
+    """``frame``'s rows where ``ok`` holds: ``frame`` itself when all do (no copy)."""
+    return frame if ok.all() else frame.filter(ok)
 
 
 def weight_unit(expr: pl.Expr, default: str | None = None) -> pl.Expr:

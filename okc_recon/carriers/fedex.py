@@ -247,10 +247,10 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     rejected = pl.concat(
         [failed.select("_line", pl.lit(None, dtype=pl.Utf8).alias("raw"), "reason"), broken]
     ).sort("_line")
-    good = base.filter(ok)
+    good = f.keep(base, ok)
     charges = _charge_lines(good, long, rows)
     # the row-level values of every good row, in row order; a charge line takes its row's
-    details = _row_columns(rows.filter(ok), index, service_map, good)
+    details = _row_columns(f.keep(rows, ok), index, service_map, good)
     position = (
         pl.Series("_at", [None] * rows.height, dtype=pl.UInt32)
         .scatter(good["_row"], pl.int_range(good.height, dtype=pl.UInt32, eager=True))

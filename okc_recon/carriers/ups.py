@@ -220,7 +220,7 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
             ),
         ],
     )
-    good = frame.filter(ok)
+    good = f.keep(frame, ok)
     rejected = pl.concat(
         [failed.select("_line", pl.lit(None, dtype=pl.Utf8).alias("raw"), "reason"), broken]
     ).sort("_line")
