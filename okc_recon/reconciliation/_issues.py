@@ -169,7 +169,7 @@ def _late_deliveries(
     """Guaranteed shipments delivered after their commitment, with deadline and days left.
 
     ``ship`` holds the shipments that can be late: not canceled-and-billed, no refund line,
-    a ship and a delivery date.
+    a ship and a delivery date, a service some row of the table guarantees.
     """
     commit_carrier = pl.coalesce(pl.col("carrier_billed"), pl.col("_okc_carrier"))
     commit_service = pl.coalesce(pl.col("service_billed"), pl.col("service"))
@@ -551,11 +551,19 @@ def detect_issues(
             ),
         )
     )
+    # Only a service with a guarantee in some row of the table can be late (most are not).
+    guaranteed = (
+        rules.commitments.frame()
+        .filter(pl.col("guaranteed") & pl.col("transit_business_days").is_not_null())
+        .get_column("service")
+        .unique()
+    )
     late_candidates = s.pick(
         ~pl.col("_billed_canceled")
         & ~pl.col("_refund").fill_null(False)
         & pl.col("ship_date").is_not_null()
         & pl.col("delivery_date").is_not_null()
+        & pl.coalesce(pl.col("service_billed"), pl.col("service")).is_in(guaranteed.implode())
     )
     frames = s.frames()
     late = _late_deliveries(frames[late_candidates].lazy(), invoices, rules, as_of)
