@@ -6,9 +6,11 @@ encoding, delimiter, hash and first rows for format detection) and the frame
 the 1-based physical line (xlsx: sheet row) each row came from.
 
 CSV is parsed by Polars. Its fast path is used when every physical line became one row (no
-field spans lines and nothing broke the parser); otherwise the file is re-read line by line
-so that one stray quote cannot swallow the lines after it: lines whose quotes do not
-balance are rejected on their own, and the rest are parsed again.
+field spans lines and nothing broke the parser: certain without a quote in the file, checked
+by counting the lines otherwise); otherwise the file is re-read line by line so that one
+stray quote cannot swallow the lines after it: lines whose quotes do not balance are
+rejected on their own, and the rest are parsed again. The file's SHA-256 and its line count
+are computed in a worker thread while Polars parses.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ layout varies (156 columns with 25 charge pairs, 210 with ``Consolidated Account
 ``MPS Package ID`` and 51 pairs, …). The repeated ``Tracking ID Charge Description`` /
 ``Tracking ID Charge Amount`` pairs are read by position: every column from the first
 description on, two at a time, while the header says so. Empty pairs between filled ones
-are normal (each charge type can keep its own slot).
+are normal (each charge type can keep its own slot). For speed they are not parsed as 50 to
+100 columns (nearly all empty): each row's text from the first pair on is cut off and split
+on the delimiter, quotes respected, and only its non-empty pairs become rows of a long table.
 
 Each row becomes one charge line per non-empty pair, plus the ``Transportation Charge
 Amount`` as a line of its own when the row's net follows the first of FedEx's two
