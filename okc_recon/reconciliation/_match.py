@@ -96,10 +96,11 @@ def cents(amount: pl.Expr) -> pl.Expr:
 def money(cents_expr: pl.Expr) -> pl.Expr:
     """Whole cents back to :data:`~okc_recon.money.MONEY`, exactly.
 
-    Integer cents cast to a 2-place decimal are whole units; dividing by 100 is exact (the
-    result has two places), and several times faster than going through ``Decimal(38, 0)``.
+    Cents as a 0-place decimal times ``0.01`` is a 2-place decimal with the same integer:
+    no rounding, and several times faster than scaling up and dividing by 100.
     """
-    return cents_expr.cast(MONEY) / 100
+    hundredth = pl.lit(Decimal("0.01"), dtype=pl.Decimal(38, 2))
+    return (cents_expr.cast(pl.Decimal(38, 0)) * hundredth).cast(MONEY)
 
 
 def div_half_up(value: pl.Expr, numerator: int, denominator: int) -> pl.Expr:
@@ -437,7 +438,8 @@ def match_lines(
         .select("_line", "_sid")
         .collect(engine="streaming")
     )
-    by_key = _verified_pairs(by_key, lines.get_column("tracking_key"), shipment_keys)
+    # (one chunk: the pairs gather the line keys in no particular order)
+    by_key = _verified_pairs(by_key, lines.get_column("tracking_key").rechunk(), shipment_keys)
     sid1 = scatter(height, by_key.get_column("_line"), by_key.get_column("_sid"))
     # Only lines their own number did not match look at the alternate key (few).
     unmatched_alt = work.filter(sid1.is_null() & work.get_column("_alt")).get_column("_line")
@@ -485,6 +487,8 @@ def match_lines(
 
 # High bit of a package id: an alternate-key package (its own number hashed), never a _sid.
 _ALT_PACKAGE = 1 << 63
+# Above any code or day number (see _per_shipment).
+_LIFT = 1 << 24
 
 
 def unmatched_reasons(
@@ -569,6 +573,19 @@ def _per_shipment(
     claim = pl.col("_claim")
     duplicate = pl.col("duplicate")
     rank = pl.col("_inv_rank")
+    # "The first that applies" choices (the billing carrier: a shipment-category line's, else
+    # any line's) are one max or min over an encoded value: the preferred lines' codes are
+    # lifted above the others', so a single reduction picks among them first.
+    carrier = pl.when(ship).then(pl.col("_carrier") + _LIFT).otherwise(pl.col("_carrier"))
+    service = (
+        pl.when(ship & transportation)
+        .then(pl.col("_service") + 2 * _LIFT)
+        .when(ship)
+        .then(pl.col("_service") + _LIFT)
+        .otherwise(pl.col("_service"))
+    )
+    day = pl.col("ship_date").cast(pl.Int32)
+    ship_day = pl.when(ship).then(day).otherwise(day + _LIFT)
     main = (
         lines.group_by("_sid")
         .agg(
@@ -579,56 +596,32 @@ def _per_shipment(
             line_count=pl.len().cast(pl.Int64),
             _first_rank=rank.min(),
             _last_rank=rank.max(),
-            _carrier_ship=_max_where("_carrier", ship),
-            _carrier_any=pl.col("_carrier").max(),
-            _service_transport=_max_where("_service", ship & transportation),
-            _service_ship=_max_where("_service", ship),
-            _service_any=pl.col("_service").max(),
-            _ship_date_first=pl.when(ship).then(pl.col("ship_date")).min(),
-            _ship_date_any=pl.col("ship_date").min(),
+            _carrier_billed=carrier.max(),
+            _service_billed=service.max(),
+            _ship_day=ship_day.min(),
             _pod_key=pl.col("_pod_key").max(),
             _transport=_sum_cents(ship & transportation & ~duplicate),
-            _via_key=(pl.col("_via") == _VIA_KEY).any(),
             # Weights of a one-package shipment; several packages are summed later.
-            _pkg_first=pl.when(not_return).then(pl.col("_pkg")).min(),
-            _pkg_last=pl.when(not_return).then(pl.col("_pkg")).max(),
             _entered_1=_max_where("_entered_lb", not_return),
             _billed_1=_max_where("_billed_lb", not_return),
             _billed_actual_1=_max_where("_billed_lb", not_return & ~pl.col("_dim")),
-            # Whether the shipment may hold duplicate copies (its exact check runs on few):
-            # shipment-category lines on several invoices, several transportation lines, or
-            # an alternate-key package (whose id is shared by every shipment it bills).
-            _ship_rank_min=pl.when(ship).then(rank).min(),
-            _ship_rank_max=pl.when(ship).then(rank).max(),
             _transport_lines=(ship & transportation).sum(),
-            _alt_package=(pl.col("_pkg") >= _ALT_PACKAGE).any(),
         )
         .with_columns(
-            _dup_candidate=(pl.col("_ship_rank_min") != pl.col("_ship_rank_max")).fill_null(False)
-            | (pl.col("_transport_lines") > 1)
-            | pl.col("_alt_package"),
-            _carrier_billed=pl.coalesce("_carrier_ship", "_carrier_any"),
-            _service_billed=pl.coalesce("_service_transport", "_service_ship", "_service_any"),
-            _ship_date_billed=pl.coalesce("_ship_date_first", "_ship_date_any"),
-            _multi_package=(pl.col("_pkg_first") != pl.col("_pkg_last")).fill_null(False),
+            # Whether the shipment may hold duplicate copies (its exact check runs on few):
+            # lines on several invoices or several transportation lines (alternate-key
+            # packages are the third reason, from the rare lines below).
+            _dup_candidate=(pl.col("_first_rank") != pl.col("_last_rank"))
+            | (pl.col("_transport_lines") > 1),
             _several_invoices=pl.col("_first_rank") != pl.col("_last_rank"),
+            _carrier_billed=pl.col("_carrier_billed") % _LIFT,
+            _service_billed=pl.col("_service_billed") % _LIFT,
+            _ship_date_billed=pl.when(pl.col("_ship_day") >= _LIFT // 2)
+            .then(pl.col("_ship_day") - _LIFT)
+            .otherwise(pl.col("_ship_day"))
+            .cast(pl.Date),
         )
-        .drop(
-            "_carrier_ship",
-            "_carrier_any",
-            "_service_transport",
-            "_service_ship",
-            "_service_any",
-            "_ship_date_first",
-            "_ship_date_any",
-            "_pkg_first",
-            "_pkg_last",
-            "_last_rank",
-            "_ship_rank_min",
-            "_ship_rank_max",
-            "_transport_lines",
-            "_alt_package",
-        )
+        .drop("_last_rank", "_transport_lines", "_ship_day")
         .collect(engine="streaming")
     )
     surcharge = claim == CLAIM_SURCHARGE
@@ -672,6 +665,9 @@ def _per_shipment(
                 "_billed_lb", pl.col("_dim") & pl.col("_entered_lb").is_null()
             ),
             _via_alt=via_alt.any(),
+            _alt_lines=via_alt.sum().cast(pl.Int64),
+            # a package of its own (multi-piece): its id is shared by every shipment it bills
+            _alt_package=(pl.col("_pkg") >= _ALT_PACKAGE).any(),
         )
         .collect(engine="streaming")
     )
@@ -737,7 +733,12 @@ def aggregate_shipments(
     rows = scatter(
         shipments, main.get_column("_sid"), pl.int_range(main.height, dtype=pl.UInt32, eager=True)
     )
-    candidates = main.select(pl.col("_sid").filter(pl.col("_dup_candidate"))).to_series()
+    candidates = pl.concat(
+        [
+            main.select(pl.col("_sid").filter(pl.col("_dup_candidate"))).to_series(),
+            sparse[1].select(pl.col("_sid").filter(pl.col("_alt_package"))).to_series(),
+        ]
+    ).unique()
     duplicate = pl.repeat(False, height, eager=True).alias("duplicate")
     if candidates.len():
         in_candidate = _flags(shipments, candidates)
@@ -783,13 +784,17 @@ def aggregate_shipments(
         .otherwise(pl.lit(None, dtype=pl.Time)),
         _sid=pl.int_range(shipments, dtype=pl.UInt32),
     ).drop("_carrier_billed", "_service_billed", "_pod_key")
+    totals = totals.with_columns(
+        _via_key=pl.col("line_count") > pl.col("_alt_lines").fill_null(0)
+    ).drop("_alt_lines")
     line_sid = matched.get_column("_sid")
-    # Multi-piece shipments (few): per package, then summed, since each package is weighed
-    # and rounded on its own. Returns are other parcels and do not count.
-    multi = totals.select(pl.col("_sid").filter(pl.col("_multi_package"))).to_series()
+    # Multi-piece shipments (few: only an alternate-key package makes a second one): per
+    # package, then summed, since each package is weighed and rounded on its own. Returns
+    # are other parcels and do not count.
+    alt = totals.select(pl.col("_sid").filter(pl.col("_alt_package"))).to_series()
     packages = (
         matched.lazy()
-        .filter(_flags(shipments, multi).gather(line_sid).fill_null(False) & ~pl.col("_return"))
+        .filter(_flags(shipments, alt).gather(line_sid).fill_null(False) & ~pl.col("_return"))
         .group_by("_sid", "_pkg")
         .agg(
             _e=pl.col("_entered_lb").max(),
@@ -802,6 +807,7 @@ def aggregate_shipments(
             _billed_n=pl.when(pl.col("_b").count() > 0).then(pl.col("_b").sum()),
             _billed_actual_n=pl.when(pl.col("_ba").count() > 0).then(pl.col("_ba").sum()),
             _actual_packages_n=pl.col("_ba").count().cast(pl.Int64),
+            _packages_n=pl.len(),
         )
         .collect(engine="in-memory")
     )
@@ -835,7 +841,7 @@ def aggregate_shipments(
         .collect(engine="in-memory")
     )
     first_number = numbers.gather(totals.get_column("_first_rank"))
-    multi_package = pl.col("_multi_package")
+    multi_package = (spread(packages, "_packages_n") > 1).fill_null(False)
     billed = pl.col("line_count").is_not_null()
     return totals.with_columns(
         entered_weight_lb=pl.when(multi_package)
@@ -855,7 +861,7 @@ def aggregate_shipments(
         invoice_count=pl.when(billed).then(
             pl.coalesce(spread(listed, "_invoices_n"), pl.lit(1, dtype=pl.Int64))
         ),
-    ), duplicate
+    ).drop("_alt_package"), duplicate
 
 
 def _charge_model(expr: pl.Expr) -> pl.Expr:
