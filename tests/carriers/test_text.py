@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from okc_recon.carriers._text import Source, decode, load_source, raw_lines, read_rows
+from okc_recon.carriers._text import (
+    Source,
+    decode,
+    load_source,
+    physical_lines,
+    raw_lines,
+    read_rows,
+    unused_char,
+)
 
 TEXT = "Invoice,Montréal café,Total\n1,Crème brûlée,12.50\n"
 
@@ -118,3 +126,42 @@ def test_xlsx_rows_are_sheet_rows_as_text(tmp_path: Path) -> None:
     rows, _ = read_rows(source, columns=[0, 1], ncols=2, first_line=2)
     assert rows.rows() == [(2, "794644790148", "12.5"), (4, "794644790148", "3.10")]
     assert raw_lines(None, pl.Series([4]), source.sheet) == ["794644790148,3.10"]
+
+
+def test_physical_lines_are_the_lines_of_the_file_whatever_their_quotes() -> None:
+    data = b'a,"b\r\n\r\nc,d"\n\n,\nlast'
+    assert physical_lines(data).to_list() == ['a,"b', None, 'c,d"', None, ",", "last"]
+    # a file holding every control character the fast path could split on still works
+    odd = b"x\x1fy\x1e\x1d\x1c\x01\nz\n"
+    assert unused_char(odd) is None
+    assert physical_lines(odd).to_list() == ["x\x1fy\x1e\x1d\x1c\x01", "z"]
+
+
+def test_without_quotes_every_line_is_a_row_blank_ones_too(tmp_path: Path) -> None:
+    data = b"h1,h2\n1,2\n\n3\n,\n4,5,6\n7,8"
+    source = _source(tmp_path, data)
+    rows, broken = read_rows(source, columns=[0, 1], ncols=2, first_line=2)
+    assert broken.is_empty()
+    assert rows.rows() == [(2, "1", "2"), (4, "3", None), (6, "4", "5"), (7, "7", "8")]
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("Zoë,Montréal\n".encode(), "utf-8"),
+        ("Zoë,Montréal\n".encode("cp1252"), "cp1252"),
+        (b"ok\n" + "é".encode() + b"\xff\n", "cp1252"),  # one bad byte: not UTF-8
+    ],
+)
+def test_utf8_is_told_from_windows_1252(data: bytes, encoding: str) -> None:
+    text, found = decode(data)
+    assert found == encoding
+    text.decode("utf-8")  # always UTF-8 afterwards
+
+
+def test_the_file_hash_is_the_sha256_of_its_bytes(tmp_path: Path) -> None:
+    import hashlib
+
+    data = b"a,b\n1,2\n" * 1000
+    source = _source(tmp_path, data)
+    assert source.sha256 == hashlib.sha256(data).hexdigest()
