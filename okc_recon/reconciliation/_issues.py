@@ -97,9 +97,15 @@ class _Picker:
         self.ship = ship
         self.scope = scope
         self.conditions: list[pl.Expr] = []
+        self.columns: list[list[str]] = []
 
-    def pick(self, condition: pl.Expr) -> int:
+    def pick(self, condition: pl.Expr, *uses: pl.Expr | str) -> int:
+        """Pick the rows where ``condition`` holds, with the columns ``uses`` read."""
         self.conditions.append(condition)
+        names = {"_sid", "tracking_key"}
+        for use in uses:
+            names.update([use] if isinstance(use, str) else use.meta.root_names())
+        self.columns.append([c for c in self.ship.columns if c in names])
         return len(self.conditions) - 1
 
     def frames(self) -> list[pl.DataFrame]:
@@ -111,7 +117,11 @@ class _Picker:
             )
             .collect(engine=_ENGINE)
         )
-        return [self.ship[mask.arg_true()] for mask in masks.iter_columns()]
+        # only the picked rows of the columns each issue reads (an issue may pick most rows)
+        return [
+            self.ship.select(columns)[mask.arg_true()]
+            for mask, columns in zip(masks.iter_columns(), self.columns, strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,8 @@ def _event(
 ) -> _Picked:
     """The exceptions ``code`` raises on the shipments where ``condition`` (and ``then``,
     evaluated on those rows only) holds."""
-    return _Picked(picker.pick(condition), code, then, amount, rank, detail)
+    uses = [amount, rank, detail] if then is None else [amount, rank, detail, then]
+    return _Picked(picker.pick(condition, *uses), code, then, amount, rank, detail)
 
 
 def _tolerance_exceeded(value: pl.Expr, expected: pl.Expr, rules: Rules) -> pl.Expr:
@@ -161,6 +172,21 @@ def _tolerance_exceeded(value: pl.Expr, expected: pl.Expr, rules: Rules) -> pl.E
     return value.abs() * (tol_den * pct_den) > (
         pl.lit(tol_num * pct_den) + expected.abs() * (pct_num * tol_den)
     )
+
+
+# The shipment columns _late_deliveries reads.
+_LATE_COLUMNS = (
+    "ship_date",
+    "delivery_date",
+    "_pod",
+    "_pod_time",
+    "_first_rank",
+    "_transport",
+    "carrier_billed",
+    "_okc_carrier",
+    "service_billed",
+    "service",
+)
 
 
 def _late_deliveries(
@@ -563,7 +589,8 @@ def detect_issues(
         & ~pl.col("_refund").fill_null(False)
         & pl.col("ship_date").is_not_null()
         & pl.col("delivery_date").is_not_null()
-        & pl.coalesce(pl.col("service_billed"), pl.col("service")).is_in(guaranteed.implode())
+        & pl.coalesce(pl.col("service_billed"), pl.col("service")).is_in(guaranteed.implode()),
+        *_LATE_COLUMNS,
     )
     frames = s.frames()
     late = _late_deliveries(frames[late_candidates].lazy(), invoices, rules, as_of)
