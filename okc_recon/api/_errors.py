@@ -278,7 +278,7 @@ def api_error(
     elif 300 <= status < 400:
         cls = EndpointError
         hint = (
-            f"OKC redirected the request to {_origin(location or '')}; OKC's API does not "
+            f"OKC redirected the request to {scrub(_origin(location or ''))}; OKC's API does not "
             "redirect, so OKC_BASE_URL is probably wrong (http:// for https://, or a web host)"
         )
     if hint:
