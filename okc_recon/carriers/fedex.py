@@ -50,7 +50,6 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "account": ("bill to account number",),
     "invoice_date": ("invoice date",),
     "invoice_number": ("invoice number",),
-    "payor": ("payor",),
     "prefix": ("ground tracking id prefix",),
     "tid": ("express or ground tracking id",),
     "tca": ("transportation charge amount",),
