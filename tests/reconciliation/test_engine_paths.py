@@ -7,6 +7,7 @@ paths (hash collisions, inputs made of many chunks) and check that nothing chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -86,7 +87,7 @@ def _assert_same(got: Reconciliation, want: Reconciliation) -> None:
         assert_frame_equal(getattr(got, name), getattr(want, name))
 
 
-def test_the_month_exercises_every_path():
+def test_the_month_exercises_every_path() -> None:
     recon = _reconcile(*_month())
     codes = set(recon.exceptions["issue_code"])
     assert {"DUPLICATE_BILLING", "NOT_IN_OKC", "BILLED_CANCELED"} <= codes
@@ -113,7 +114,9 @@ def test_the_month_exercises_every_path():
         ),
     ],
 )
-def test_hash_collisions_change_nothing(weak, monkeypatch):
+def test_hash_collisions_change_nothing(
+    weak: dict[str, Callable[..., pl.Expr]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fulfillments, lines = _month()
     want = _reconcile(fulfillments, lines)
     for name, function in weak.items():
@@ -121,7 +124,7 @@ def test_hash_collisions_change_nothing(weak, monkeypatch):
     _assert_same(_reconcile(fulfillments, lines), want)
 
 
-def test_inputs_made_of_many_chunks_give_the_same_result():
+def test_inputs_made_of_many_chunks_give_the_same_result() -> None:
     fulfillments, lines = _month()
 
     def chunked(frame: pl.DataFrame) -> pl.DataFrame:
