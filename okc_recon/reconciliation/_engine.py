@@ -20,6 +20,7 @@ from okc_recon.reconciliation._match import (
     assemble_shipments,
     classify_fulfillments,
     invoices_table,
+    line_period,
     line_work,
     match_lines,
     money,
@@ -321,13 +322,13 @@ def reconcile(
         .then(pl.lit("shipment"))
         .otherwise(pl.lit("unmatched")),
         duplicate=duplicate,
-        period=pl.coalesce(base.get_column("_period").gather(sid), pl.col("_line_period")),
+        period=pl.coalesce(base.get_column("_period").gather(sid), line_period(window)),
     ).select([pl.col(c).cast(t) for c, t in LINE_EXTRA_SCHEMA.items()])
     result_lines = pl.concat([lines, extra], how="horizontal")
     del extra, duplicate
     # The lines no shipment claims (few), with the text their reasons and issues read.
     alone = matched.filter(pl.col("_sid").is_null()).select(
-        "_line", "_cents", "_inv_rank", period="_line_period"
+        "_line", "_cents", "_inv_rank", period=line_period(window)
     )
     unmatched_lines = unmatched_reasons(
         pl.concat(

@@ -47,6 +47,7 @@ __all__ = [
     "classify_fulfillments",
     "div_half_up",
     "invoices_table",
+    "line_period",
     "line_work",
     "match_lines",
     "money",
@@ -417,8 +418,8 @@ def _verified_pairs(
 def match_lines(
     lines: pl.DataFrame, work: pl.DataFrame, base: pl.DataFrame, window: Window
 ) -> pl.DataFrame:
-    """``work`` with each line's shipment: ``_sid`` (null when the line bills none), ``_via``
-    (1 own key, 2 alternate key), ``_pkg`` (an integer package id), and ``_line_period``.
+    """``work`` with each line's shipment: ``_sid`` (null when the line bills none) and
+    ``_via`` (1 own key, 2 alternate key).
 
     ``base`` holds the shipments: ``_sid`` (their row number), ``tracking_key``. A line is
     matched by its own key through a hash join verified on the text; lines their own number
@@ -454,34 +455,41 @@ def match_lines(
         .select("_line", "_sid")
     )
     sid2 = scatter(height, by_alt.get_column("_line"), by_alt.get_column("_sid"))
-    hit1 = sid1.is_not_null()
-    hit2 = sid2.is_not_null()
-    ship_date = pl.col("ship_date")
-    if window.start is None or window.end is None:
-        line_period: pl.Expr = pl.lit(CURRENT)
-    else:
-        line_period = (
-            pl.when(ship_date < window.start)
-            .then(pl.lit(PRIOR))
-            .when(ship_date > window.end)
-            .then(pl.lit(NEXT))
-            .otherwise(pl.lit(CURRENT))
-        )
     return work.with_columns(
         _sid=sid1.fill_null(sid2),
-        _via=pl.when(hit1)
+        _via=pl.when(sid1.is_not_null())
         .then(pl.lit(_VIA_KEY, dtype=pl.Int8))
-        .when(hit2)
+        .when(sid2.is_not_null())
         .then(pl.lit(_VIA_ALT, dtype=pl.Int8)),
-        # A package: the shipment's own when the line's number is the shipment's; another
-        # package of it (multi-piece) when it came through the alternate key.
-        _pkg=pl.when(hit1)
-        .then(sid1.cast(pl.UInt64))
-        .when(hit2 & pl.col("_kh").is_not_null())
+    )
+
+
+def line_period(window: Window) -> pl.Expr:
+    """The period a line's ``ship_date`` falls in (that of a line no shipment claims)."""
+    ship_date = pl.col("ship_date")
+    if window.start is None or window.end is None:
+        return pl.lit(CURRENT)
+    return (
+        pl.when(ship_date < window.start)
+        .then(pl.lit(PRIOR))
+        .when(ship_date > window.end)
+        .then(pl.lit(NEXT))
+        .otherwise(pl.lit(CURRENT))
+    )
+
+
+def _package() -> pl.Expr:
+    """A matched line's package as an integer: the shipment's own when the line's number is
+    the shipment's; another package of it (multi-piece) when it came through the alternate
+    key with a number of its own. Only the few lines of the steps that need it get one."""
+    sid = pl.col("_sid").cast(pl.UInt64)
+    return (
+        pl.when(pl.col("_via") == _VIA_KEY)
+        .then(sid)
+        .when((pl.col("_via") == _VIA_ALT) & pl.col("_kh").is_not_null())
         .then(pl.col("_kh") | _ALT_PACKAGE)
-        .when(hit2)
-        .then(sid2.cast(pl.UInt64)),
-        _line_period=line_period,
+        .otherwise(sid)
+        .alias("_pkg")
     )
 
 
@@ -667,7 +675,7 @@ def _per_shipment(
             _via_alt=via_alt.any(),
             _alt_lines=via_alt.sum().cast(pl.Int64),
             # a package of its own (multi-piece): its id is shared by every shipment it bills
-            _alt_package=(pl.col("_pkg") >= _ALT_PACKAGE).any(),
+            _alt_package=(via_alt & pl.col("_kh").is_not_null()).any(),
         )
         .collect(engine="streaming")
     )
@@ -745,6 +753,7 @@ def aggregate_shipments(
         subset = matched.filter(in_candidate.gather(matched.get_column("_sid")).fill_null(False))
         index = subset.get_column("_line")
         subset = subset.with_columns(
+            _package(),
             lines.get_column("source_file").gather(index),
             lines.get_column("charge_description").gather(index),
         )
@@ -795,7 +804,7 @@ def aggregate_shipments(
     packages = (
         matched.lazy()
         .filter(_flags(shipments, alt).gather(line_sid).fill_null(False) & ~pl.col("_return"))
-        .group_by("_sid", "_pkg")
+        .group_by("_sid", _package())
         .agg(
             _e=pl.col("_entered_lb").max(),
             _b=pl.col("_billed_lb").max(),
