@@ -750,8 +750,8 @@ def aggregate_shipments(
     duplicate = pl.repeat(False, height, eager=True).alias("duplicate")
     if candidates.len():
         in_candidate = _flags(shipments, candidates)
-        subset = matched.filter(in_candidate.gather(matched.get_column("_sid")).fill_null(False))
-        index = subset.get_column("_line")
+        index = in_candidate.gather(matched.get_column("_sid")).fill_null(False).arg_true()
+        subset = matched[index]
         subset = subset.with_columns(
             _package(),
             lines.get_column("source_file").gather(index),
