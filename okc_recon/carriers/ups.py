@@ -139,6 +139,11 @@ _READ = [
 ]  # fmt: skip
 
 
+# columns parse needs for its checks only
+_SCRATCH = ["_version", "_versioned", "_invoice_date", "_invoice_amount_raw",
+            "_invoice_amount", "_amount_raw"]  # fmt: skip
+
+
 def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
     """Read a UPS Billing Data file. See the module docstring for the rules."""
     p = POSITIONS
@@ -225,7 +230,8 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
         [failed.select("_line", pl.lit(None, dtype=pl.Utf8).alias("raw"), "reason"), broken]
     ).sort("_line")
     _check_invoice_totals(good, source)
-    informational = good.filter(pl.col("_class") == "INF")
+    is_inf = good.get_column("_class") == "INF"
+    informational = good.select("source_line", "invoice_number", "amount").filter(is_inf)
     nonzero_inf = informational.filter(pl.col("amount") != 0).height
     if nonzero_inf:
         logger.warning(
@@ -234,7 +240,8 @@ def parse(source: Source, *, service_map: ServiceMap | None = None) -> Parsed:
             source.path.name,
             nonzero_inf,
         )
-    lines = _lines(good.filter(pl.col("_class") != "INF"), service_map)
+    # only what the charge lines need is carried on (and copied by the filter)
+    lines = _lines(f.keep(good.drop(_SCRATCH), ~is_inf), service_map)
     lines = f.finish(lines, source_file=source.name, service_map=service_map, ordered=True)
     lines_in = rows.height + broken.height
     silent = informational.select("source_line", pl.lit("ups").alias("carrier"), "invoice_number")
