@@ -693,25 +693,32 @@ def _duplicates(lines: pl.DataFrame) -> pl.Series:
     shipped_pkg = pl.when(ship).then(pl.col("_pkg"))
     transport = ship & (pl.col("_type") == TYPE_CODES["transportation"])
     transport_pkg = pl.when(transport).then(pl.col("_pkg"))
+    # (b)'s candidates: a package's transportation lines on an invoice that has several
+    several = (
+        transport
+        & pl.col("_pkg").is_not_null()
+        & (pl.len().over([transport_pkg, pl.col("_inv_rank")]) > 1)
+    )
     same_line = ["_pkg", "_inv_rank", "source_file", "charge_description", "_cents"]
-    return lines.select(
-        (
-            pl.col("_pkg").is_not_null()
-            & ship
-            & (
-                (pl.col("_inv_rank") != pl.col("_inv_rank").min().over(shipped_pkg)).fill_null(
-                    False
-                )
-                | (
-                    transport
-                    & (pl.len().over([transport_pkg, pl.col("_inv_rank")]) > 1)
-                    & (pl.col("_line") != pl.col("_line").min().over(same_line))
+    first_of_same = pl.when(pl.col("_several")).then(pl.col("_line")).min().over(same_line)
+    return (
+        lines.with_columns(_several=several)
+        .select(
+            (
+                pl.col("_pkg").is_not_null()
+                & ship
+                & (
+                    (pl.col("_inv_rank") != pl.col("_inv_rank").min().over(shipped_pkg)).fill_null(
+                        False
+                    )
+                    | (pl.col("_several") & (pl.col("_line") != first_of_same))
                 )
             )
+            .fill_null(False)
+            .alias("duplicate")
         )
-        .fill_null(False)
-        .alias("duplicate")
-    ).to_series()
+        .to_series()
+    )
 
 
 def aggregate_shipments(

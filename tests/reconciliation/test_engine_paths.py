@@ -134,3 +134,16 @@ def test_inputs_made_of_many_chunks_give_the_same_result() -> None:
     many = (chunked(fulfillments), chunked(lines))
     assert many[1].n_chunks() > 1
     _assert_same(_reconcile(*many), _reconcile(fulfillments, lines))
+
+
+def test_a_copy_is_judged_among_transportation_lines_only() -> None:
+    # An adjustment with the same text and amount, earlier in the same file, is not the first
+    # of the copies: the first transportation line is.
+    t = number()
+    lines = [
+        line(t, "8.50", charge_category="adjustment"),
+        *billed(t),
+        line(t, "8.50"),
+    ]
+    recon = _reconcile(fulfillments_frame([fulfillment(t)]), lines_frame(lines))
+    assert recon.invoice_lines["duplicate"].to_list() == [False, False, False, True]
