@@ -11,9 +11,11 @@ billed, late Next Day Air). It is written as uncompressed Arrow IPC; each measur
 runs in a fresh subprocess that reads it, so the peak resident memory reported is that step's
 own (its input frames included), read from the child's ``ru_maxrss``.
 
-Three steps, each run ``--repeats`` times (best wall and CPU kept, the load average printed
-with each run: on a shared machine a wall time also measures the other tenants, CPU seconds
-less so):
+Three steps, each run ``--repeats`` times; the figures are the run with the best wall time,
+with that run's CPU seconds and load average (every run is printed: on a shared machine a
+wall time also measures the other tenants, CPU seconds less so). One-time imports are done
+before the clock starts and printed apart (the late-delivery check imports the ``holidays``
+package, which compiles every country's module where bytecode is not cached).
 
 - ``reconcile``: the whole ``reconcile()`` with default rules (weight unit inferred), the
   5-second and 4-GB figures.
