@@ -893,7 +893,12 @@ def assemble_shipments(
     the issues need; money stays in cents here.
     """
     numerator, denominator = markup_ratio(rules.markup)
-    flat = (_charge_model(pl.col("shipping_charge_model")) == "flat_rate").fill_null(False)
+    # the charge model's text is normalised once per distinct value (there are few)
+    models = base.get_column("shipping_charge_model").drop_nulls().unique()
+    flat_models = models.filter(
+        models.to_frame().select(_charge_model(pl.col(models.name)) == "flat_rate").to_series()
+    )
+    flat = pl.col("shipping_charge_model").is_in(flat_models.implode()).fill_null(False)
     okc_cents = cents(pl.col("shipping_net_charge"))
     derive = okc_cents.is_not_null() & (~flat | pl.lit(rules.compare_flat_rate))
     surcharge_columns = [f"_sur_{t}" for t in sorted(rules.surcharge_types)]
