@@ -22,12 +22,13 @@ CENT = Decimal("0.01")
 # thousands separators, optional fraction, optional trailing minus or CR (credit) marker.
 _MONEY_RE = (
     r"^(?<open>\()?\s*(?<sign>[-+])?\s*\$?\s*(?<sign2>[-+])?\s*"
-    r"(?<int>\d{1,3}(?:,\d{3})+|\d*)(?:\.(?<frac>\d*))?\s*(?<trail>-|CR)?\s*(?<close>\))?$"
+    r"(?<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?:\.(?<frac>[0-9]*))?\s*(?<trail>-|CR)?\s*(?<close>\))?$"
 )
 
 
 # Plain amounts (the vast majority of carrier lines) need no rounding and cast exactly.
-_PLAIN_RE = r"^[-+]?\d{1,15}(?:\.\d{0,2})?$"
+# ASCII digits only: Polars' \d matches any script's digits, which its casts cannot read.
+_PLAIN_RE = r"^[-+]?[0-9]{1,15}(?:\.[0-9]{0,2})?$"
 
 
 def parse_money(expr: pl.Expr) -> pl.Expr:

@@ -40,7 +40,9 @@ def test_parse_money_accepts_invoice_spellings(text, expected):
     assert parse([text]) == [Decimal(expected)]
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1e3", "-", "1,23", "(4.20", "12.3.4", None])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "1e3", "-", "1,23", "(4.20", "12.3.4", None, "١٢", "١٢.50", "$١,٢٣٤.00"]
+)
 def test_parse_money_rejects_non_money(text):
     assert parse([text]) == [None]
 
