@@ -278,24 +278,31 @@ def reconcile(
     # is hundreds of megabytes, and the peak is what counts.
     clock = _Clock()
     classified = classify_fulfillments(f, rules, window)
-    cannot = classified.filter(pl.col("_reason").is_not_null()).select(
-        [
-            pl.col(c if c != "reason" else "_reason").cast(t).alias(c)
-            for c, t in CANNOT_RECONCILE_SCHEMA.items()
-        ]
+    cannot = (
+        classified.lazy()
+        .filter(pl.col("_reason").is_not_null())
+        .select(
+            [
+                pl.col(c if c != "reason" else "_reason").cast(t).alias(c)
+                for c, t in CANNOT_RECONCILE_SCHEMA.items()
+            ]
+        )
+        .collect(engine="in-memory")
     )
     after_keys = (
         classified.lazy()
         .filter((pl.col("_period") == "after") & pl.col("tracking_key").is_not_null())
         .select(pl.col("tracking_key").unique())
-        .collect()
+        .collect(engine="in-memory")
         .to_series()
     )
     # Shipments get an integer id (_sid): their row, in the fulfillments' order. Every step
     # after the tracking-number join groups, gathers and scatters on it.
     base = (
-        classified.filter(pl.col("_reason").is_null())
+        classified.lazy()
+        .filter(pl.col("_reason").is_null())
         .select(_BASE_COLUMNS)
+        .collect(engine="in-memory")
         .rechunk()
         .with_row_index("_sid")
     )
@@ -337,7 +344,7 @@ def reconcile(
         ).lazy(),
         after_keys,
         window,
-    ).collect()
+    ).collect(engine="in-memory")
     del matched, alone
     clock.lap("lines finished")
     unit, unit_source, inference = _weight_unit(base, totals, rules, weight_inference)
@@ -486,4 +493,4 @@ def _unmatched(
             frame.select([pl.col(c).cast(t) for c, t in UNMATCHED_SCHEMA.items()])
             for frame in (carrier_side, okc_side)
         ]
-    ).collect()
+    ).collect(engine="in-memory")
