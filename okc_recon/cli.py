@@ -14,6 +14,8 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -326,6 +328,47 @@ def _reconcile_table(rows: list[list[str]]) -> str:
     )
 
 
+def _mapping_option(command: Any) -> Any:
+    return click.option(
+        "--mapping",
+        "mapping_path",
+        type=click.Path(exists=True, dir_okay=False),
+        help="A TOML column mapping for invoice files in a layout okc-recon does not know "
+        "(README: Carrier invoices).",
+    )(command)
+
+
+def _statuses_option(command: Any) -> Any:
+    return click.option(
+        "--statuses",
+        "statuses_path",
+        type=click.Path(exists=True, dir_okay=False),
+        help='OKC /v2/statuses JSON naming the status ids (a list, or {"statuses": [...]}); '
+        "a .json written by pull carries its own.",
+    )(command)
+
+
+def _load_statuses(path: str | None) -> list[dict[str, Any]] | None:
+    """The status records in ``path`` (OKC's /v2/statuses JSON), or ``None`` without one."""
+    if path is None:
+        return None
+    import json
+
+    from okc_recon.errors import ConfigError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--statuses {path}: not readable JSON ({exc})") from exc
+    if isinstance(data, dict):
+        data = data.get("statuses")
+    if not isinstance(data, list) or not all(isinstance(s, dict) for s in data):
+        raise ConfigError(
+            f'--statuses {path}: expected a list of status records or {{"statuses": [...]}}'
+        )
+    return data
+
+
 @cli.command("reconcile")
 @click.option(
     "--fulfillments",
@@ -361,6 +404,8 @@ def _reconcile_table(rows: list[list[str]]) -> str:
     help="A rules TOML file (tolerances, markup, surcharges, commitments…).",
 )
 @click.option("--as-of", metavar="YYYY-MM-DD", help="Date of the run (default: see the rules).")
+@_statuses_option
+@_mapping_option
 def reconcile_command(
     fulfillments_path: str,
     invoice_paths: tuple[str, ...],
@@ -369,6 +414,8 @@ def reconcile_command(
     period: str | None,
     rules_path: str | None,
     as_of: str | None,
+    statuses_path: str | None,
+    mapping_path: str | None,
 ) -> int:
     """Match fulfillments to carrier invoices; print totals and issues; write --out.
 
@@ -387,8 +434,8 @@ def reconcile_command(
     rules = Rules.from_toml(rules_path) if rules_path else Rules()
     if weight_unit:
         rules = rules.replace(weight_unit=weight_unit)
-    fulfillments = read_fulfillments(fulfillments_path)
-    invoices = read_invoices(*invoice_paths)
+    fulfillments = read_fulfillments(fulfillments_path, statuses=_load_statuses(statuses_path))
+    invoices = read_invoices(*invoice_paths, service_map=rules.service_map, mapping=mapping_path)
     recon = reconcile(fulfillments, invoices.lines, rules=rules, period=period, as_of=as_of)
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -525,6 +572,8 @@ def _check_table(rows: list[list[str]]) -> str:
     show_default=True,
     help="Exit 1 when a check of this severity or worse fails.",
 )
+@_statuses_option
+@_mapping_option
 def check_command(
     fulfillments_path: str | None,
     invoice_paths: tuple[str, ...],
@@ -532,6 +581,8 @@ def check_command(
     as_of: str | None,
     weight_unit: str,
     fail_on: str,
+    statuses_path: str | None,
+    mapping_path: str | None,
 ) -> int:
     """Check fulfillments and invoice lines with the Great Expectations suites.
 
@@ -547,13 +598,15 @@ def check_command(
 
     if not fulfillments_path and not invoice_paths:
         raise click.UsageError("nothing to check: give --fulfillments and/or --invoices")
-    invoices = read_invoices(*invoice_paths) if invoice_paths else None
+    invoices = read_invoices(*invoice_paths, mapping=mapping_path) if invoice_paths else None
     lines = invoices.lines if invoices is not None else None
     inputs: list[str] = []
     report: CheckReport | None = None
     rejected_records = None
     if fulfillments_path:
-        frame, rejected_records = load_fulfillments(fulfillments_path)
+        frame, rejected_records = load_fulfillments(
+            fulfillments_path, statuses=_load_statuses(statuses_path)
+        )
         inputs.append(
             f"{frame.height:,} fulfillments ({rejected_records.height:,} records did not parse)"
         )
@@ -562,7 +615,8 @@ def check_command(
         )
     if invoices is not None and lines is not None:
         inputs.append(
-            f"{lines.height:,} invoice lines from {invoices.files.height:,} files "
+            f"{lines.height:,} invoice lines from {invoices.files.height:,} "
+            f"{'file' if invoices.files.height == 1 else 'files'} "
             f"({invoices.rejected.height:,} lines rejected)"
         )
         checked = check_invoices(lines, as_of=as_of)
@@ -747,6 +801,7 @@ def _run_report(run: object) -> list[str]:
     type=click.Choice(["lb", "oz", "kg", "g", "auto"]),
     help="Unit of OKC's weight (default: OKC_WEIGHT_UNIT, else the rules', auto).",
 )
+@_mapping_option
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.pass_context
 def run_command(
@@ -763,6 +818,7 @@ def run_command(
     grace_days: int | None,
     as_of: str | None,
     weight_unit: str | None,
+    mapping_path: str | None,
     no_progress: bool,
 ) -> int:
     """The monthly job: pull the month and the one before, check, reconcile, write --out.
@@ -808,6 +864,7 @@ def run_command(
         refresh=refresh,
         progress=not (no_progress or ctx.obj.get("quiet")),
         from_snapshot=from_snapshot,
+        mapping=mapping_path,
     )
     click.echo("\n".join(_run_report(run)))
     run.close()

@@ -509,6 +509,12 @@ def load_fulfillments(
             records = fulfillment_records(data)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
+        if (
+            statuses is None
+            and isinstance(data, Mapping)
+            and isinstance(data.get("statuses"), list)
+        ):
+            statuses = data["statuses"]  # a saved pull carries the status names it resolved
         return fulfillments_frame(records, statuses=statuses, service_map=service_map)
     if suffix == ".parquet":
         frame = pl.read_parquet(path)
@@ -567,8 +573,9 @@ def read_fulfillments(
     """The fulfillments frame from saved OKC API JSON, or a Parquet/CSV ``pull`` wrote.
 
     JSON may be a list of fulfillment records or an API envelope (``{"fulfillments": [...]}``,
-    ``{"fulfillment": {...}}``). Records that do not parse are left out with a warning
-    naming how many and why (``on_rejected="raise"`` raises instead); use
+    ``{"fulfillment": {...}}``); a ``"statuses"`` list beside the records (``pull`` writes
+    one) names the statuses when ``statuses`` is not given. Records that do not parse are
+    left out with a warning naming how many and why (``on_rejected="raise"`` raises instead); use
     :func:`load_fulfillments` to get them as a frame.
 
     >>> frame = read_fulfillments("fulfillments-2025-10.parquet")  # doctest: +SKIP

@@ -341,6 +341,20 @@ def _invoice_key() -> pl.Expr:
 # -- the run -----------------------------------------------------------------------------------
 
 
+def _mapping_spec(mapping: Mapping[str, Any] | str | Path | None) -> dict[str, Any] | None:
+    """A column mapping as plain data (validated), so a snapshot can record it."""
+    if mapping is None:
+        return None
+    from okc_recon.carriers.generic import load_mapping
+
+    load_mapping(mapping)  # says what is wrong with it, before any work is done
+    if isinstance(mapping, (str, Path)):
+        import tomllib
+
+        return tomllib.loads(Path(mapping).read_text(encoding="utf-8-sig"))
+    return dict(mapping)
+
+
 class MonthlyRun:
     """One month's reconciliation, step by step. Build it with :meth:`prepare`.
 
@@ -365,8 +379,10 @@ class MonthlyRun:
         refresh: bool = False,
         progress: bool = True,
         snapshot: Snapshot | None = None,
+        mapping: Mapping[str, Any] | None = None,
     ) -> None:
         self.period = period
+        self.mapping = mapping  # column mapping for invoice files in an unknown layout
         self.settings = settings
         self.rules = rules
         self.sandbox = sandbox is not False
@@ -409,6 +425,7 @@ class MonthlyRun:
         refresh: bool = False,
         progress: bool = True,
         from_snapshot: str | None = None,
+        mapping: Mapping[str, Any] | str | Path | None = None,
     ) -> MonthlyRun:
         """A run of ``month`` (``YYYY-MM``), ready to go step by step.
 
@@ -430,6 +447,9 @@ class MonthlyRun:
           pulled through a cache records a snapshot of what it used when it writes.
         - ``from_snapshot``: reproduce a past run: its fulfillments, invoice files, month and
           as-of date come from this snapshot of the cache (``month`` may be left out).
+        - ``mapping``: a column mapping (dict or TOML file) for invoice files in a layout
+          okc-recon does not know (see :func:`~okc_recon.read_invoices`); recorded with the
+          run's snapshot.
 
         >>> run = MonthlyRun.prepare("2025-10", invoices="invoices/2025-10")  # doctest: +SKIP
         """
@@ -453,6 +473,8 @@ class MonthlyRun:
                 as_of = str(recorded["as_of"])
             if grace_days is None and recorded.get("invoice_grace_days") is not None:
                 grace_days = int(recorded["invoice_grace_days"])
+            if mapping is None and isinstance(recorded.get("mapping"), dict):
+                mapping = recorded["mapping"]
             if invoices is None:
                 snapshot.verify_invoice_files()
                 invoices = [path for path, _ in snapshot.invoice_files]
@@ -509,6 +531,7 @@ class MonthlyRun:
             refresh=refresh,
             progress=progress,
             snapshot=snapshot,
+            mapping=_mapping_spec(mapping),
         )
 
     # -- steps ---------------------------------------------------------------------------------
@@ -557,7 +580,9 @@ class MonthlyRun:
                 "(MonthlyRun.prepare(…, invoices=…), --invoices, INVOICES=)"
             )
         folders = self.invoice_paths or (self._sandbox_invoices(),)
-        read: InvoiceSet = read_invoices(*folders, service_map=self.rules.service_map)
+        read: InvoiceSet = read_invoices(
+            *folders, service_map=self.rules.service_map, mapping=self.mapping
+        )
         invoice_date = pl.col("invoice_date").max().over(_invoice_key())
         inside = invoice_date.is_null() | invoice_date.is_between(
             self.period.first, self.period.invoices_to
@@ -889,6 +914,7 @@ class MonthlyRun:
                     "month": self.period.month,
                     "as_of": self.as_of.isoformat(),
                     "invoice_grace_days": self.rules.invoice_grace_days,
+                    "mapping": self.mapping,
                     "rules": recon.rules.describe(),
                     "run_info": info.to_dict(),
                 },
@@ -1007,6 +1033,7 @@ def run_month(
     refresh: bool = False,
     progress: bool = True,
     from_snapshot: str | None = None,
+    mapping: Mapping[str, Any] | str | Path | None = None,
 ) -> MonthlyRun:
     """A whole monthly run: prepare, pull, read invoices, check, reconcile, write to ``out``.
 
@@ -1029,6 +1056,7 @@ def run_month(
         refresh=refresh,
         progress=progress,
         from_snapshot=from_snapshot,
+        mapping=mapping,
     )
     steps: list[tuple[str, Any]] = [
         ("pull", run.pull),

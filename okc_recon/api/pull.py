@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
@@ -138,6 +139,8 @@ class PullResult:
     # each record's version in the cache (its SHA-256; None where it could not be stored),
     # aligned with the records: what Store.snapshot(label, result) records
     versions: tuple[str | None, ...] = field(default=(), repr=False)
+    #: the /v2/statuses records the pull resolved status names with (empty when unavailable)
+    statuses: tuple[dict[str, Any], ...] = field(default=(), repr=False)
     _records: tuple[Any, ...] = field(default=(), repr=False)
 
     @property
@@ -193,16 +196,18 @@ class PullResult:
         )
 
     def write(self, path: str | Path) -> Path:
-        """Write the pull: ``.json`` the API records as received (``label_url`` removed),
-        ``.parquet``/``.csv`` the frame (:func:`~okc_recon.fulfillments.write_fulfillments`).
+        """Write the pull: ``.json`` the API records as received (``label_url`` removed) with
+        the ``/v2/statuses`` records beside them, so :func:`~okc_recon.read_fulfillments`
+        resolves status names offline; ``.parquet``/``.csv`` the frame
+        (:func:`~okc_recon.fulfillments.write_fulfillments`).
         """
         path = Path(path)
         if path.suffix.lower() == ".json":
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                '{"fulfillments": ' + records_to_json(self._records, indent=1) + "}\n",
-                encoding="utf-8",
-            )
+            text = '{"fulfillments": ' + records_to_json(self._records, indent=1)
+            if self.statuses:
+                text += ',\n"statuses": ' + json.dumps(list(self.statuses), default=str, indent=1)
+            path.write_text(text + "}\n", encoding="utf-8")
             return path
         return write_fulfillments(self.fulfillments, path)
 
@@ -634,6 +639,7 @@ async def pull_with(
         orders_from_cache=gathered.orders_from_cache if gathered is not None else 0,
         cache=cache.path if cache is not None else None,
         versions=tuple(gathered.versions) if gathered is not None else (),
+        statuses=tuple(statuses or ()),
         _records=tuple(records),
     )
     log.info("pull: %s", result.summary())
