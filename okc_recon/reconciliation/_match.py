@@ -100,7 +100,8 @@ def money(cents_expr: pl.Expr) -> pl.Expr:
     Cents as a 0-place decimal times ``0.01`` is a 2-place decimal with the same integer:
     no rounding, and several times faster than scaling up and dividing by 100.
     """
-    hundredth = pl.lit(Decimal("0.01"), dtype=pl.Decimal(38, 2))
+    # (from text: a Decimal literal would import NumPy, a quarter second on first use)
+    hundredth = pl.lit("0.01").cast(pl.Decimal(38, 2))
     return (cents_expr.cast(pl.Decimal(38, 0)) * hundredth).cast(MONEY)
 
 
