@@ -334,8 +334,11 @@ def reconcile(
     result_lines = pl.concat([lines, extra], how="horizontal")
     del extra, duplicate
     # The lines no shipment claims (few), with the text their reasons and issues read.
-    alone = matched.filter(pl.col("_sid").is_null()).select(
-        "_line", "_cents", "_inv_rank", period=line_period(window)
+    alone = (
+        matched.lazy()
+        .filter(pl.col("_sid").is_null())
+        .select("_line", "_cents", "_inv_rank", period=line_period(window))
+        .collect(engine="in-memory")
     )
     unmatched_lines = unmatched_reasons(
         pl.concat(
